@@ -1,0 +1,31 @@
+"""imapd(8): the IMAP server, one connection per process.
+
+    imapd [-C imapd.conf] [-U uses] [-T timeout] [-s] [-p ssf] [-D] [-N] [MAILDIR]
+
+Under master it serves connections from the pool; under inetd it serves
+stdin/stdout once; from a shell with a Maildir (argument or $MAILDIR) it
+greets with PREAUTH, as Courier's imapd does.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pillarbox.service import ServiceSpec, run_service
+
+
+def _serve(session) -> None:
+    from imapd.session import serve
+    serve(session)
+
+
+SPEC = ServiceSpec("imapd", serve=_serve, usage="[MAILDIR]")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_service(SPEC, sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
