@@ -209,6 +209,8 @@ def _main(options: Options) -> int:
     for warning in config.warnings:
         log.warning(warning)
     set_title("master", "starting", cyrus_path)
+    if options.ready_file:
+        _remove_stale(options.ready_file)
     lock_dir, temporary_locks = lock_directory(config)
     supervisor = Supervisor(conf, os.path.abspath(cyrus_path), child_environment(imapd_conf, destination),
                             lock_dir, options.backlog, ready_file=options.ready_file)
@@ -251,6 +253,14 @@ def _daemonize(supervisor: Supervisor, options: Options) -> None:
         signal_map={},
     )
     context.open()
+
+
+def _remove_stale(path: str) -> None:
+    """A ready file left by an earlier run must not announce this one."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _remove_tree(path: str) -> None:

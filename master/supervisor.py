@@ -122,8 +122,7 @@ class Supervisor:
         self.pools: dict[str, Pool] = {}
         self.children: dict[int, Child] = {}
         self.daemons: dict[str, DaemonState] = {}
-        self.event_times: dict[str, tuple[EventEntry, datetime | None]] = {}
-        self.started = datetime.now()
+        self.event_times: dict[str, tuple[EventEntry, datetime | None, datetime]] = {}
         self.stopping = False
         self.ready_written = False
         self.ready_deadline = 0.0
@@ -403,6 +402,8 @@ class Supervisor:
     # ------------------------------------------------------------ EVENTS
 
     def _schedule_events(self, events: tuple[EventEntry, ...]) -> None:
+        """Unchanged events keep their schedule across a reload; new ones start now
+        (so a period= event runs at once, as in Cyrus)."""
         now = datetime.now()
         previous = self.event_times
         self.event_times = {}
@@ -411,14 +412,14 @@ class Supervisor:
             if kept is not None and kept[0] == event:
                 self.event_times[event.name] = kept
             else:
-                self.event_times[event.name] = (event, next_run(event, now, self.started))
+                self.event_times[event.name] = (event, next_run(event, None, now), now)
 
     def _run_due_events(self) -> None:
         now = datetime.now()
-        for name, (event, due) in list(self.event_times.items()):
+        for name, (event, due, since) in list(self.event_times.items()):
             if due is None or due > now:
                 continue
-            self.event_times[name] = (event, next_run(event, now, self.started))
+            self.event_times[name] = (event, next_run(event, max(due, now), since), since)
             try:
                 pid = spawning.spawn(event.cmd, self._env(), death_signal=signal.SIGTERM)
             except OSError as exc:
@@ -429,7 +430,7 @@ class Supervisor:
 
     def seconds_to_next_event(self) -> float:
         now = datetime.now()
-        dues = [due for _, due in self.event_times.values() if due is not None]
+        dues = [due for _, due, _ in self.event_times.values() if due is not None]
         return min(((d - now).total_seconds() for d in dues), default=60.0)
 
     # ------------------------------------------------------------ SIGHUP

@@ -381,7 +381,10 @@ class Worker:
             self.leave_after_session = True
 
     def _on_hangup(self, signum, frame) -> None:
+        # let go of the listening socket at once: if master removed this
+        # service, no connection may queue on a socket nobody will accept
         self.leave_after_session = True
+        self.listener.close()
         if self.waiting:
             raise _Recycle()
 
