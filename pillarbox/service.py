@@ -19,14 +19,12 @@ import errno
 import fcntl
 import getopt
 import os
-import random
 import select
 import signal
 import socket
 import stat
 import sys
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -268,6 +266,7 @@ def serve_connection(spec: ServiceSpec, config: Config, options: WorkerOptions, 
         how = "server shutting down"
         raise
     except Exception:  # a bug: log it, never show it on the wire
+        import traceback
         how = "internal error"
         log.error(f"internal error in session {session.id}: "
                   + " | ".join(traceback.format_exc().strip().splitlines()))
@@ -317,8 +316,9 @@ class Worker:
         self._report(Status.UNAVAILABLE)
 
     def _idle_timeout(self) -> float:
+        # randomised up to twice the base, so a pool does not expire all at once
         base = self.options.idle_timeout
-        return base + random.random() * base if base else 0
+        return base + base * int.from_bytes(os.urandom(2), "big") / 65535 if base else 0
 
     def _wait_for_connection(self) -> socket.socket:
         set_title(self.spec.name, "ready")
