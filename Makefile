@@ -7,16 +7,21 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test man clean distclean
+.PHONY: run test man clean distclean bytecode
+
+# Workers are exec'd per pool slot: precompiled bytecode keeps their start-up
+# cheap even where PYTHONDONTWRITEBYTECODE is set.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q master imapd pop3d lmtpd pillarbox
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pillarbox needs Python >= 3.11, $(PYTHON) is " + sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
 	  echo "cannot create $(VENV): on Debian/Ubuntu install python3-venv (apt-get install python3-venv)"; exit 1; }
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,test]' --config-settings editable_mode=compat
 	@touch $(STAMP)
 
-run: $(STAMP)
+run: bytecode
 	@$(BIN)/python -m pillarbox.devsetup -C conf/dev/imapd.conf
 	@echo "pillarbox is starting on loopback:"
 	@echo "  IMAP 127.0.0.1:1143   IMAPS 127.0.0.1:1993   POP3 127.0.0.1:1110   POP3S 127.0.0.1:1995"
@@ -24,7 +29,7 @@ run: $(STAMP)
 	@echo "  user: demo   password: demo      (Ctrl-C stops everything)"
 	exec $(BIN)/master -C conf/dev/imapd.conf -M conf/dev/cyrus.conf
 
-test: $(STAMP)
+test: bytecode
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 man:

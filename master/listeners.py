@@ -42,28 +42,26 @@ def _open_inet(address: ListenAddress, proto: str, backlog: int) -> socket.socke
         raise OSError(f"no address for {host}")
     family, socktype, protocol, _, sockaddr = infos[0]
     sock = socket.socket(family, socktype, protocol)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            # a wildcard with proto=tcp takes v4 too; tcp6 means v6 only
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if proto == "tcp6" else 0)
-        sock.bind(sockaddr)
-        sock.listen(backlog)
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(False)
-    return sock
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        # a wildcard with proto=tcp takes v4 too; tcp6 means v6 only
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if proto == "tcp6" else 0)
+    return _bind_and_listen(sock, sockaddr, backlog)
 
 
 def _open_unix(path: str, backlog: int) -> socket.socket:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     _remove_stale_socket(path)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # like Cyrus: anyone who can reach the directory may connect (an MTA to LMTP)
+    return _bind_and_listen(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM), path, backlog,
+                            after_bind=lambda: os.chmod(path, 0o777))
+
+
+def _bind_and_listen(sock: socket.socket, address, backlog: int, after_bind=None) -> socket.socket:
     try:
-        sock.bind(path)
-        # like Cyrus: anyone who can reach the directory may connect (an MTA to LMTP)
-        os.chmod(path, 0o777)
+        sock.bind(address)
+        if after_bind is not None:
+            after_bind()
         sock.listen(backlog)
     except OSError:
         sock.close()

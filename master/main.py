@@ -62,25 +62,21 @@ def parse_args(argv: list[str]) -> Options:
     return options
 
 
+_PATH_FLAGS = {"-M": "cyrus_conf", "-p": "pidfile", "-r": "ready_file", "-L": "logfile"}
+_SWITCHES = {"-d": "daemonize", "-D": "debug"}
+
+
 def _apply(options: Options, flag: str, value: str) -> None:
     if flag == "-C":
         options.config_args.append(value)
-    elif flag == "-M":
-        options.cyrus_conf = value
-    elif flag == "-p":
-        options.pidfile = value
-    elif flag == "-r":
-        options.ready_file = value
+    elif flag in _PATH_FLAGS:
+        setattr(options, _PATH_FLAGS[flag], value)
+    elif flag in _SWITCHES:
+        setattr(options, _SWITCHES[flag], True)
     elif flag == "-l":
         if not value.isdigit() or int(value) < 1:
             raise MasterError(f"-l needs a positive number, not {value!r}")
         options.backlog = int(value)
-    elif flag == "-d":
-        options.daemonize = True
-    elif flag == "-D":
-        options.debug = True
-    elif flag == "-L":
-        options.logfile = value
     # -j (Cyrus's janitor rate) is accepted and has nothing to tune here
 
 
@@ -200,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(options: Options) -> int:
     destination = choose_log_destination(options)
+    if options.daemonize and destination == log.STDERR and not options.logfile:
+        raise MasterError("-d needs somewhere to log: there is no syslog (/dev/log) here, so give -L logfile")
     if options.logfile:
         redirect_output(options.logfile)
     log.setup("master", destination=destination, debug=options.debug)

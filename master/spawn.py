@@ -54,6 +54,9 @@ def _become_child(argv, env, fds, maxfds, death_signal) -> None:
     signal.set_wakeup_fd(-1)
     for signum in _HANDLED_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
+    # Ctrl-C reaches the whole process group; master alone decides what
+    # happens then. SIG_IGN survives exec, so a worker still importing is safe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
     if death_signal and _libc is not None:
         _libc.prctl(_PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)

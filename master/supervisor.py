@@ -325,7 +325,8 @@ class Supervisor:
     def _worker_exited(self, child: Child, status: int) -> None:
         pool = child.pool
         abnormal = not _clean_exit(status)
-        if abnormal and not self.stopping:
+        told_to_go = child.retiring and os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGHUP
+        if abnormal and not self.stopping and not told_to_go:
             log.warning(f"service {child.name} pid {child.pid} in {child.state.upper()} state: "
                         f"terminated abnormally ({describe_exit(status)})")
         if child.retiring or pool is None:

@@ -91,23 +91,17 @@ def parse_options(spec: ServiceSpec, argv: list[str]) -> WorkerOptions:
     return options
 
 
+_NUMBER_FLAGS = {"-U": "uses", "-T": "idle_timeout", "-p": "ssf"}
+_SWITCHES = {"-s": "tls_on_connect", "-D": "debug", "-N": "no_password"}
+
+
 def _apply_option(options: WorkerOptions, flag: str, value: str) -> None:
     if flag == "-C":
         options.config_path = value
-    elif flag in ("-U", "-T", "-p"):
-        number = _nonnegative_int(flag, value)
-        if flag == "-U":
-            options.uses = number
-        elif flag == "-T":
-            options.idle_timeout = number
-        else:
-            options.ssf = number
-    elif flag == "-s":
-        options.tls_on_connect = True
-    elif flag == "-D":
-        options.debug = True
-    elif flag == "-N":
-        options.no_password = True
+    elif flag in _NUMBER_FLAGS:
+        setattr(options, _NUMBER_FLAGS[flag], _nonnegative_int(flag, value))
+    elif flag in _SWITCHES:
+        setattr(options, _SWITCHES[flag], True)
     else:
         options.extra[flag] = value
 

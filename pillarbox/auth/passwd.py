@@ -144,6 +144,7 @@ class PasswdFile:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(temporary, 0o640)
+            _keep_ownership(temporary, self.path)
             os.replace(temporary, self.path)
         except BaseException:
             try:
@@ -151,6 +152,18 @@ class PasswdFile:
             except OSError:
                 pass
             raise
+
+
+def _keep_ownership(temporary: str, path: str) -> None:
+    """As root, give the new file the old one's owner (or its directory's), so
+    `pillarbox user add` run as root leaves it readable by cyrus_user."""
+    if os.geteuid() != 0:
+        return
+    try:
+        reference = os.stat(path)
+    except FileNotFoundError:
+        reference = os.stat(os.path.dirname(path) or ".")
+    os.chown(temporary, reference.st_uid, reference.st_gid)
 
 
 class _FileLock:
