@@ -15,6 +15,12 @@ from tests.integration.conftest import (BIN, alive, connect, echo_cmd, free_port
                                         wait_for)
 
 
+def run_master_expecting_failure(master) -> subprocess.CompletedProcess:
+    result = subprocess.run(master.command(), capture_output=True, text=True, timeout=20, cwd=master.root)
+    assert result.returncode != 0, master.log()
+    return result
+
+
 def hello_pid(sock: socket.socket) -> int:
     line = read_line(sock)
     assert line.startswith("HELLO "), line
@@ -219,8 +225,7 @@ CONFIG_ERRORS = [
 def test_cyrus_conf_errors_name_file_and_line_and_bind_nothing(master, text, where, mentions):
     port = free_port()
     master.cyrus_conf.write_text(text.replace("PORT", f"127.0.0.1:{port}"))
-    result = subprocess.run(master.command(), capture_output=True, text=True, timeout=20, cwd=master.root)
-    assert result.returncode != 0
+    result = run_master_expecting_failure(master)
     output = master.log() + result.stderr
     assert where in output and mentions in output, output
     with pytest.raises(ConnectionRefusedError):
@@ -231,8 +236,7 @@ def test_imapd_conf_errors_name_file_and_line(master):
     port = free_port()
     master.write_services(f"echo cmd={echo_cmd()} listen=127.0.0.1:{port}")
     master.add_imapd_conf("allowplaintext: perhaps\n")
-    result = subprocess.run(master.command(), capture_output=True, text=True, timeout=20, cwd=master.root)
-    assert result.returncode != 0
+    result = run_master_expecting_failure(master)
     assert "imapd.conf:4:" in master.log() and "allowplaintext" in master.log()
 
 
@@ -244,8 +248,7 @@ def test_a_second_service_on_a_taken_port_fails_before_serving(master):
     other = free_port()
     master.write_services(f"a cmd={echo_cmd()} listen=127.0.0.1:{other}\n"
                           f"b cmd={echo_cmd()} listen=127.0.0.1:{port}")
-    result = subprocess.run(master.command(), capture_output=True, text=True, timeout=20, cwd=master.root)
-    assert result.returncode != 0
+    result = run_master_expecting_failure(master)
     assert f"service 'b': cannot listen on 127.0.0.1:{port}" in master.log()
     with pytest.raises(ConnectionRefusedError):
         connect(other)
@@ -280,8 +283,7 @@ def test_start_entries_run_to_completion_first(master):
 def test_failing_start_entry_stops_master(master):
     port = free_port()
     master.write_services(f"echo cmd={echo_cmd()} listen=127.0.0.1:{port}", start='init cmd="false"')
-    result = subprocess.run(master.command(), capture_output=True, text=True, timeout=20, cwd=master.root)
-    assert result.returncode != 0
+    result = run_master_expecting_failure(master)
     assert "START entry 'init'" in master.log() and "exit status 1" in master.log()
 
 
