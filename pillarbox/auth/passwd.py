@@ -4,7 +4,8 @@ The format is Dovecot's passwd-file, so an admin can bring one along. New
 passwords are stored as `{SCRAM-SHA-256}iterations,salt,StoredKey,ServerKey`
 (RFC 5802/7677, Dovecot's layout): a salted PBKDF2 hash that verifies a
 plaintext login and also serves SASL SCRAM-SHA-256 without the plaintext.
-`{PLAIN}` entries verify too; more migrated schemes arrive with the store.
+Hashes migrated from other servers ({SHA512-CRYPT}, {BLF-CRYPT}, {ARGON2ID},
+{SSHA512}, ... see pillarbox.auth.schemes) verify as they did there.
 """
 
 from __future__ import annotations
@@ -73,7 +74,11 @@ def verify_password(stored: str, password: str) -> bool:
         secret = parse_scram(data)
         candidate = scram_secret(password, secret.salt, secret.iterations)
         return hmac.compare_digest(candidate.stored_key, secret.stored_key)
-    raise PasswdError(f"password scheme {{{scheme}}} is not supported")
+    from pillarbox.auth.schemes import UnsupportedScheme, verify_scheme
+    try:
+        return verify_scheme(scheme, data, password)
+    except UnsupportedScheme:
+        raise PasswdError(f"password scheme {{{scheme}}} is not supported") from None
 
 
 def validate_username(name: str) -> None:

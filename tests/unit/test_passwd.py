@@ -41,7 +41,17 @@ def test_hashes_are_salted():
     assert scheme == "SCRAM-SHA-256" and parse_scram(data).iterations == 4096
 
 
-@pytest.mark.parametrize("stored", ["{MD5}abc", "{SCRAM-SHA-256}not,valid", "{SCRAM-SHA-256}1,!!,x,y"])
+def test_migrated_hashes_verify():
+    # openssl passwd -6 -salt saltsalt secret
+    stored = "{SHA512-CRYPT}$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"
+    import bcrypt
+    assert verify_password(stored, "secret") is True
+    assert verify_password(stored, "secreT") is False
+    blf = "{BLF-CRYPT}" + bcrypt.hashpw(b"secret", bcrypt.gensalt(4)).decode()
+    assert verify_password(blf, "secret") and not verify_password(blf, "Secret")
+
+
+@pytest.mark.parametrize("stored", ["{NTLM}abc", "{SCRAM-SHA-256}not,valid", "{SCRAM-SHA-256}1,!!,x,y"])
 def test_unsupported_or_broken_entries_raise(stored):
     with pytest.raises(PasswdError):
         verify_password(stored, "x")

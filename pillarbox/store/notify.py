@@ -1,0 +1,114 @@
+"""Waiting for a mailbox to change, whoever changes it.
+
+Linux inotify on the folder's new/ and cur/ (every delivery, flag rename and
+expunge by any program touches one of them) and on the index's WAL file
+(every committed change by a pillarbox process writes it). Where inotify is
+missing, a polling fallback compares directory and WAL mtimes every 250 ms.
+Wake-ups are hints: the caller then asks the store what actually changed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import time
+
+POLL_INTERVAL = 0.25
+
+IN_MODIFY = 0x002
+IN_ATTRIB = 0x004
+IN_MOVED_FROM = 0x040
+IN_MOVED_TO = 0x080
+IN_CREATE = 0x100
+IN_DELETE = 0x200
+IN_DELETE_SELF = 0x400
+IN_NONBLOCK = 0o4000
+IN_CLOEXEC = 0o2000000
+DIRECTORY_EVENTS = IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF
+FILE_EVENTS = IN_MODIFY
+
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _inotify_init1 = _libc.inotify_init1
+    _inotify_add_watch = _libc.inotify_add_watch
+    _inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+except (OSError, AttributeError):  # pragma: no cover - not Linux
+    _inotify_init1 = None
+
+
+class ChangeWatcher:
+    def __init__(self, directories: list[str], wal_path: str | None = None):
+        self.directories = directories
+        self.wal_path = wal_path
+        self._fd = self._inotify(directories, wal_path)
+        self._last = self._fingerprint()
+
+    @property
+    def uses_inotify(self) -> bool:
+        return self._fd is not None
+
+    @staticmethod
+    def _inotify(directories: list[str], wal_path: str | None) -> int | None:
+        if _inotify_init1 is None or os.environ.get("PILLARBOX_NO_INOTIFY"):
+            return None
+        fd = _inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+        if fd < 0:
+            return None
+        watches = [(d, DIRECTORY_EVENTS) for d in directories]
+        if wal_path:
+            watches.append((wal_path, FILE_EVENTS))
+        for path, mask in watches:
+            if _inotify_add_watch(fd, os.fsencode(path), mask) < 0 and path != wal_path:
+                os.close(fd)
+                return None
+        return fd
+
+    def fileno(self) -> int | None:
+        return self._fd
+
+    def _fingerprint(self) -> tuple:
+        stamps = []
+        for path in [*self.directories, self.wal_path]:
+            try:
+                info = os.stat(path) if path else None
+                stamps.append((info.st_mtime_ns, info.st_size) if info else None)
+            except FileNotFoundError:
+                stamps.append(None)
+        return tuple(stamps)
+
+    def wait(self, timeout: float | None) -> bool:
+        """True when something may have changed; False after timeout with nothing."""
+        if self._fd is not None:
+            readable, _, _ = select.select([self._fd], [], [], timeout)
+            if readable:
+                self._drain()
+                return True
+            return False
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            current = self._fingerprint()
+            if current != self._last:
+                self._last = current
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_INTERVAL if deadline is None else min(POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
+
+    def _drain(self) -> None:
+        try:
+            while os.read(self._fd, 65536):
+                pass
+        except BlockingIOError:
+            pass
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "ChangeWatcher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
