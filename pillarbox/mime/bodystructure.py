@@ -59,14 +59,15 @@ import re
 
 from .envelope import build_envelope
 from .headers import (parse_content_type, parse_disposition, parse_language,
-                      parse_transfer_encoding, split_fields)
+                      parse_transfer_encoding, rfc2231_octets, split_fields)
 
 __all__ = ["MAX_DEPTH", "MAX_PARTS", "Parser", "section_offsets", "empty_part"]
 
 MAX_DEPTH = 100
 MAX_PARTS = 10000
 
-_EOH = re.compile(rb"\n\r?\n")
+# the blank line that ends a header, or a line that may be a delimiter
+_HEADER_STOP = re.compile(rb"\n\r?\n|\n--")
 _ENCAPSULATED = ("rfc822", "global")
 
 
@@ -167,7 +168,13 @@ class Parser:
     # --- headers -----------------------------------------------------------------------
 
     def _header(self, pos: int):
-        """(fields, body_start, term) of the header starting at pos."""
+        """(fields, body_start, term) of the header starting at pos; term is
+        the delimiter the header ran into (then the body is empty), or None.
+
+        The search stops at the blank line or at the first line starting
+        with "--" that is a delimiter, whichever comes first, so it never
+        reads past the header (many headerless parts stay linear).
+        """
         data, n = self.data, self.n
         if pos >= n:
             return [], n, None
@@ -176,30 +183,38 @@ class Parser:
             return [], pos + 1, None
         if c == 13 and data.startswith(b"\r\n", pos):
             return [], pos + 2, None
-        m = _EOH.search(data, pos)
-        if m is not None:
-            block_end = m.start() + 1
-            body_start = m.end()
-        else:
-            block_end = body_start = n
-        term = None
-        if self.stack:
-            term = self._scan(pos, block_end)
+        stack = self.stack
+        if stack and c == 45 and data.startswith(b"--", pos):
+            term = self._match(pos)
             if term is not None:
-                block_end = body_start = self._crlf(term[2], pos)
-        fields = split_fields(data[pos:block_end]) if block_end > pos else []
-        return fields, body_start, term
+                return [], pos, term
+        at = pos
+        while True:
+            m = _HEADER_STOP.search(data, at)
+            if m is None:
+                return split_fields(data[pos:n]), n, None
+            start = m.start()
+            if data[start + 1] == 45:           # "\n--": a delimiter?
+                if stack:
+                    term = self._match(start + 1)
+                    if term is not None:
+                        end = self._crlf(start + 1, pos)
+                        return split_fields(data[pos:end]), end, term
+                at = start + 1
+                continue
+            return split_fields(data[pos:start + 1]), m.end(), None
 
     # --- entities ----------------------------------------------------------------------
 
-    def entity(self, pos: int, depth: int, digest_child: bool, message_root: bool):
+    def entity(self, pos: int, depth: int, digest_child: bool,
+               message_root: bool):
         """Parse the entity (MIME header + body) starting at pos.
 
         Returns (part, term, hdr, fields): the BodyPart dict, the delimiter
         that ended it (None at end of data), the {lower-case name: first
         value} dict and the (name, value) list of its header fields.
         """
-        data, n = self.data, self.n
+        data = self.data
         self.budget -= 1
         fields, body_start, term = self._header(pos)
         hdr: dict[str, str] = {}
@@ -258,11 +273,11 @@ class Parser:
                     end = body_start
                     extra["envelope"] = build_envelope({})
                 extra["message"] = child
-            elif term is not None:
+            elif term is not None:              # the header ran into a delimiter
                 end = body_start
-            else:
-                term = self._scan(body_start, n)
-                end = n if term is None else self._crlf(term[2], body_start)
+            else:                               # the next delimiter ends the body
+                term = self._scan(body_start, self.n)
+                end = self.n if term is None else self._crlf(term[2], body_start)
             part["size"] = end - body_start
             if container or ctype == "text":
                 part["lines"] = data.count(b"\n", body_start, end)
@@ -290,7 +305,7 @@ class Parser:
         parts: list[dict] = []
         if term is not None:                    # the header ran into a delimiter
             return body_start, term, [empty_part(body_start)]
-        boundary = next((v for k, v in params if k == "boundary"), "")
+        boundary = _boundary(params)
         if not boundary:
             term = self._scan(body_start, n)
             end = n if term is None else self._crlf(term[2], body_start)
@@ -298,7 +313,7 @@ class Parser:
 
         stack = self.stack
         mine = len(stack)
-        stack.append(boundary.encode("utf-8", "surrogateescape"))
+        stack.append(boundary)
         digest = subtype == "digest"
         t = self._scan(body_start, n)           # end of the preamble
         while True:
@@ -326,6 +341,20 @@ class Parser:
         if not parts:
             parts.append(empty_part(body_start))
         return end, term, parts
+
+
+def _boundary(params) -> bytes:
+    """The boundary octets: the first "boundary" parameter, else a
+    charset-encoded "boundary*" one (RFC 2231; Dovecot and Cyrus miss
+    those). Empty when there is none, which means the multipart has no
+    parts."""
+    for name, value in params:
+        if name == "boundary":
+            return value.encode("utf-8", "surrogateescape")
+    for name, value in params:
+        if name == "boundary*":
+            return rfc2231_octets(value)[0]
+    return b""
 
 
 def section_offsets(body: dict, section: list[int]) -> dict | None:

@@ -222,8 +222,17 @@ def parse_address_list(value: str | None) -> list | None:
     pending_bare: list | None = None    # a bare phrase that may be a name's first half
     in_group = False
     elem: list = []
+    elem_addr = False                   # elem has a "<" or "@" (not a group name)
     angle = False
     n = len(toks)
+    # for deciding in O(1) whether a ":" starts a group: the last ";" and
+    # the last token that is not a comment
+    last_semi = last_real = -1
+    for k, t in enumerate(toks):
+        if t[0] != _COMMENT:
+            last_real = k
+            if t[0] == _SPECIAL and t[1] == ";":
+                last_semi = k
 
     def finish(elem):
         nonlocal pending_bare
@@ -250,32 +259,34 @@ def parse_address_list(value: str | None) -> list | None:
             c = tok[1]
             if c == "<":
                 angle = True
+                elem_addr = True
             elif c == ">":
                 angle = False
+            elif c == "@":
+                elem_addr = True
             elif c == "," and not (angle and i < n and _is_special(toks[i], "@")):
-                angle = False
+                angle = elem_addr = False
                 finish(elem)
                 elem = []
                 continue
             elif c == ";" and not angle:
                 finish(elem)
                 elem = []
+                elem_addr = False
                 pending_bare = None
                 if in_group:
                     result.append([None, None, None, None])
                     in_group = False
                 continue
-            elif c == ":" and not angle and not in_group and not any(
-                    _is_special(t, "<@") for t in elem):
-                # a group, if a ";" follows or nothing does
+            elif (c == ":" and not angle and not in_group and not elem_addr
+                  and (last_semi >= i or last_real < i)):
+                # a group: a ";" follows, or nothing does
                 # ("undisclosed-recipients:"); else a ":" in a display name
-                rest = [t for t in toks[i:] if t[0] != _COMMENT]
-                if not rest or any(_is_special(t, ";") for t in rest):
-                    result.append([None, None, _join(elem), None])
-                    in_group = True
-                    pending_bare = None
-                    elem = []
-                    continue
+                result.append([None, None, _join(elem), None])
+                in_group = True
+                pending_bare = None
+                elem = []
+                continue
         elem.append(tok)
     finish(elem)
     if in_group:

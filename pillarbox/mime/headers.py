@@ -23,6 +23,7 @@ __all__ = [
     "parse_transfer_encoding",
     "parse_language",
     "decode_params",
+    "rfc2231_octets",
 ]
 
 # --- the header block ------------------------------------------------------------
@@ -149,7 +150,7 @@ def _parse_params(s: str, i: int) -> list[list[str]]:
             if m is None:
                 value = ""
             else:
-                value = m.group()
+                words = [m.group()]
                 i = m.end()
                 # an unquoted value with spaces in it (name=my file.pdf):
                 # keep the words up to the next ";"
@@ -160,8 +161,9 @@ def _parse_params(s: str, i: int) -> list[list[str]]:
                     m = _LOOSE_VALUE.match(s, k)
                     if m is None:
                         break
-                    value += " " + m.group()
+                    words.append(m.group())
                     i = m.end()
+                value = " ".join(words)
         params.append([name, value])
     if any("*" in p[0] for p in params):
         params = _merge_rfc2231(params)
@@ -281,6 +283,20 @@ def parse_language(value: str) -> list[str] | None:
 
 # --- decoding parameter values for display and search -------------------------------------
 
+def rfc2231_octets(value: str) -> tuple[bytes, str | None]:
+    """(octets, charset) of an RFC 2231 extended value charset'lang'%XX...
+    (a value without the two quotes is taken as all percent-encoded)."""
+    charset, q1, rest = value.partition("'")
+    if q1:
+        _lang, q2, encoded = rest.partition("'")
+        if not q2:
+            encoded = rest
+    else:
+        charset, encoded = "", value
+    raw = urllib.parse.unquote_to_bytes(encoded.encode("utf-8", "surrogateescape"))
+    return raw, (charset or None)
+
+
 def decode_params(params: list[list[str]]) -> list[list[str]]:
     """Decoded copies of BodyPart params: "name*" values in RFC 2231
     charset'lang'%XX form become plain text under "name", and RFC 2047
@@ -290,16 +306,8 @@ def decode_params(params: list[list[str]]) -> list[list[str]]:
     out = []
     for name, value in params:
         if name.endswith("*"):
-            name = name[:-1]
-            charset, q1, rest = value.partition("'")
-            if q1:
-                _lang, q2, encoded = rest.partition("'")
-                if not q2:
-                    encoded = rest
-            else:
-                charset, encoded = "", value
-            raw = urllib.parse.unquote_to_bytes(encoded.encode("utf-8", "surrogateescape"))
-            out.append([name, decode_bytes(raw, charset or None)])
+            raw, charset = rfc2231_octets(value)
+            out.append([name[:-1], decode_bytes(raw, charset)])
         else:
             out.append([name, decode_words(value) if "=?" in value else raw_to_text(value)])
     return out

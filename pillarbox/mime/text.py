@@ -260,16 +260,16 @@ def decode_transfer(data: bytes, encoding: str | None) -> bytes:
 # --- HTML --------------------------------------------------------------------
 
 _HTML_DROP = re.compile(
-    r"<!--.*?(?:-->|\Z)|<(script|style|head)\b[^>]*>.*?(?:</\1\s*>|\Z)",
+    r"<!--.*?(?:-->|\Z)|<(script|style|head)\b[^<>]{0,2000}>.*?(?:</\1\s*>|\Z)",
     re.I | re.S)
 _HTML_BREAK = re.compile(
-    r"<(?:br|p|div|tr|li|ul|ol|table|h[1-6]|blockquote|pre|hr|dt|dd|title)\b[^>]*>"
+    r"<(?:br|p|div|tr|li|ul|ol|table|h[1-6]|blockquote|pre|hr|dt|dd|title)\b[^<>]{0,2000}>"
     r"|</(?:p|div|tr|li|ul|ol|table|h[1-6]|blockquote|pre|dt|dd|title)\s*>",
     re.I)
 _HTML_INLINE = re.compile(
     r"</?(?:a|b|i|u|s|em|strong|span|font|small|big|sub|sup|code|tt|strike"
-    r"|abbr|mark|q|cite|del|ins|wbr)\b[^>]*>", re.I)
-_HTML_TAG = re.compile(r"<[!/?]?[A-Za-z][^>]*>?")
+    r"|abbr|mark|q|cite|del|ins|wbr)\b[^<>]{0,2000}>", re.I)
+_HTML_TAG = re.compile(r"<[!/?]?[A-Za-z][^<>]*>?")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r" ?\n[ \n]*")
 

@@ -370,6 +370,15 @@ class UserStore:
             "coalesce(sum(seen = 0), 0), coalesce(sum(deleted), 0), coalesce(sum(size), 0) "
             "FROM messages WHERE mailbox = ?) WHERE id = ?", (mailbox_id, mailbox_id))
 
+    def _locked_row(self, mailbox_id: int, folder: str):
+        """Inside a write transaction: the current row, reconciled with the disk
+        if another program changed the folder since the last look."""
+        row = self._fresh(mailbox_id)
+        if not FolderState.read(folder).matches(row):
+            self._reconcile(row, folder)
+            row = self._fresh(mailbox_id)
+        return row
+
     def _record_own_change(self, row, folder: str, before: FolderState) -> None:
         """After our own change, keep the folder "clean" if it was clean before it."""
         if before.matches(row):
@@ -478,13 +487,25 @@ class UserStore:
                  f"WHERE m.mailbox = ? AND ({condition})")
         return {r[0] for r in self.db.execute(query, (row["id"], *[pattern] * len(columns)))}
 
-    def _index_pending(self, row) -> None:
-        pending = self.db.execute("SELECT uid FROM messages WHERE mailbox = ? AND indexed = 0", (row["id"],)).fetchall()
-        for (uid,) in pending:
-            try:
-                self.parsed(row["name"], uid)
-            except MessageNotFound:
-                continue
+    def _index_pending(self, row, batch: int = 500) -> None:
+        """Parse and index messages first seen on disk, in batches (one commit each)."""
+        folder = self.folder_path(row["dirname"])
+        pending = self.db.execute("SELECT id, filename, crlf FROM messages WHERE mailbox = ? AND indexed = 0",
+                                  (row["id"],)).fetchall()
+        for start in range(0, len(pending), batch):
+            parsed = []
+            for message in pending[start:start + batch]:
+                try:
+                    with open(os.path.join(folder, message["filename"]), "rb") as handle:
+                        data = handle.read()
+                except FileNotFoundError:
+                    continue          # renamed or gone: indexed on a later pass
+                served = data if message["crlf"] else maildir.to_crlf(data)
+                parsed.append((message["id"], served, _parse(served)))
+            with self.index.write():
+                for message_id, served, result in parsed:
+                    if self.db.execute("SELECT 1 FROM messages WHERE id = ? AND indexed = 0", (message_id,)).fetchone():
+                        self._cache_parse(message_id, served, result, index_text=True)
 
     # ------------------------------------------------------------ appending
 
@@ -514,7 +535,7 @@ class UserStore:
                 "base": base, "tmp": maildir.write_tmp(folder, base, data, mtime=when)}
 
     def _commit_appends(self, mailbox_id: int, folder: str, prepared: list[dict]) -> list[AppendResult]:
-        row = self._fresh(mailbox_id)
+        row = self._locked_row(mailbox_id, folder)
         self._check_quota(sum(len(p["data"]) for p in prepared), len(prepared))
         before = FolderState.read(folder)
         keywords = self._keyword_map(folder)
@@ -576,7 +597,7 @@ class UserStore:
         row = self.sync(name)
         folder = self.folder_path(row["dirname"])
         with self.index.write():
-            row = self._fresh(row["id"])
+            row = self._locked_row(row["id"], folder)
             before = FolderState.read(folder)
             keywords = self._keyword_map(folder)
             modseq = row["highestmodseq"] + 1
@@ -632,7 +653,7 @@ class UserStore:
         row = self.sync(name)
         folder = self.folder_path(row["dirname"])
         with self.index.write():
-            row = self._fresh(row["id"])
+            row = self._locked_row(row["id"], folder)
             before = FolderState.read(folder)
             candidates = self.db.execute("SELECT id, uid, filename FROM messages WHERE mailbox = ? AND deleted = 1 "
                                          "ORDER BY uid", (row["id"],)).fetchall()
@@ -681,7 +702,7 @@ class UserStore:
             raise InvalidMailboxName("cannot move messages into the mailbox they are in")
         src_folder, dst_folder = self.folder_path(src["dirname"]), self.folder_path(dst["dirname"])
         with self.index.write():
-            src, dst = self._fresh(src["id"]), self._fresh(dst["id"])
+            src, dst = self._locked_row(src["id"], src_folder), self._locked_row(dst["id"], dst_folder)
             messages = self._messages_by_uid(src["id"], uids)
             if not move:
                 self._check_quota(sum(m["size"] for m in messages), len(messages))

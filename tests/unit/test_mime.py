@@ -1149,3 +1149,74 @@ def test_accepts_bytes_like_input():
     data, expected = case_simple_text()
     assert parse_message(bytearray(data)).body == expected
     assert parse_message(memoryview(data)).body == expected
+
+
+def test_boundary_from_rfc2231_continuation_and_8bit_boundary():
+    data = (b"MIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary*0=\"ab\"; boundary*1=\"cd\"\r\n\r\n"
+            b"--abcd\r\n\r\none\r\n--abcd--\r\n")
+    body = parse(data).body
+    assert body["params"] == [["boundary", "abcd"]]
+    assert [data[p["body_start"]:p["end"]] for p in body["parts"]] == [b"one"]
+    data = (b"Content-Type: multipart/mixed; boundary=\"\xc3\xa9t\xe9\"\r\n\r\n"
+            b"--\xc3\xa9t\xe9\r\n\r\ntwo\r\n--\xc3\xa9t\xe9--\r\n")
+    body = parse(data).body
+    assert body["params"][0][1].encode("utf-8", "surrogateescape") == b"\xc3\xa9t\xe9"
+    assert [data[p["body_start"]:p["end"]] for p in body["parts"]] == [b"two"]
+
+
+def test_body_text_seven_bit_charsets():
+    jis = "テスト".encode("iso-2022-jp")
+    data = (b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n"
+            b"\r\n" + jis)
+    assert parse(data).body_text == "テスト"
+    data = (b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-7\r\n"
+            b"\r\n" + "é".encode("utf-7"))
+    assert parse(data).body_text == "é"
+
+
+def test_parser_failure_still_returns_a_result(monkeypatch):
+    import pillarbox.mime.message as message_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(message_module.Parser, "entity", broken)
+    data = b"Subject: x\r\n\r\nline\r\n"
+    p = parse(data)
+    assert p.body == text("plain", US_ASCII, 0, 0, len(data), 3)   # three LFs
+    assert p.envelope == [None] * 10
+
+
+@pytest.mark.parametrize("name,make", [
+    ("9000 parts without blank line, 2 MB after",
+     lambda: b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+             + b"--b\r\nX: y\r\n" * 9000 + b"A" * (2 << 20)),
+    ("200k lines that look like delimiters",
+     lambda: b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n"
+             + b"--x\r\n" * 200000),
+    ("20k colons in an address header", lambda: b"To: " + b"a:" * 20000 + b"\r\n\r\n"),
+    ("100k unterminated HTML tags",
+     lambda: b"Content-Type: text/html\r\n\r\n" + b"<p<script" * 100000),
+    ("a parameter value of 200k words",
+     lambda: b"Content-Type: text/plain; name=" + b"a " * 200000 + b"\r\n\r\n"),
+])
+def test_hostile_inputs_stay_linear(name, make):
+    # each of these took seconds to minutes with a quadratic algorithm
+    import time
+    data = make()
+    started = time.perf_counter()
+    parse(data)
+    assert time.perf_counter() - started < 3.0
+
+
+def test_charset_encoded_boundary_parameter():
+    # RFC 2231 allows boundary*=charset''value; the boundary is the decoded value
+    data = (b"MIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/signed; micalg*=ansi-x3.4-1968''pgp-md5;\r\n"
+            b"\tboundary*=\"ansi-x3.4-1968''Ee%51f\"\r\n\r\n"
+            b"--EeQf\r\n\r\npart 1\r\n--EeQf\r\n\r\npart 2\r\n--EeQf--\r\n")
+    body = parse(data).body
+    assert body["params"] == [["micalg*", "ansi-x3.4-1968''pgp-md5"],
+                              ["boundary*", "ansi-x3.4-1968''Ee%51f"]]
+    assert [data[p["body_start"]:p["end"]] for p in body["parts"]] == [b"part 1", b"part 2"]
