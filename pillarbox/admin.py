@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 
 from pillarbox.auth import AuthConfigError, PasswdError, passwd_file
@@ -121,6 +122,7 @@ def user_command(config: Config, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config)
@@ -132,8 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pillarbox: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
+        import sqlite3
         from pillarbox.store import StoreError
-        if isinstance(exc, StoreError):
+        if isinstance(exc, sqlite3.DatabaseError):
+            print(f"pillarbox: the user's index cannot be used ({exc}); run: pillarbox reconstruct USER",
+                  file=sys.stderr)
+            return 1
+        if isinstance(exc, (StoreError, OSError)):
             print(f"pillarbox: {exc}", file=sys.stderr)
             return 1
         raise

@@ -459,6 +459,7 @@ def run_service(spec: ServiceSpec, argv: list[str] | None = None) -> int:
               f"[-p ssf] [-D]{' [-N]' if spec.has_password else ''} {spec.usage}", file=sys.stderr)
         return EX_USAGE
     under_master = started_by_master()
+    os.umask(0o077)                 # mail and indexes are private to the mail user, as in Cyrus
     log.setup(spec.name, debug=options.debug)
     try:
         config = load_worker_config(spec, options)

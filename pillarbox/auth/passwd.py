@@ -120,32 +120,48 @@ class PasswdFile:
     def set_password(self, user: str, password: str, *, create: bool, replace: bool) -> None:
         validate_username(user)
         with self._locked():
-            entries = self.entries()
-            if user in entries and not replace:
+            lines = self._lines()
+            index = _line_of(lines, user)
+            if index is not None and not replace:
                 raise PasswdError(f"user '{user}' already exists")
-            if user not in entries and not create:
+            if index is None and not create:
                 raise PasswdError(f"no such user '{user}'")
-            entries[user] = hash_password(password)
-            self._write(entries)
+            stored = hash_password(password)
+            if index is None:
+                lines.append(f"{user}:{stored}")
+            else:
+                _, _, rest = lines[index].partition(":")
+                extra = rest.split(":", 1)[1:]          # Dovecot's uid:gid:...:extra fields stay
+                lines[index] = ":".join([user, stored, *extra])
+            self._write(lines)
 
     def delete(self, user: str) -> None:
         with self._locked():
-            entries = self.entries()
-            if user not in entries:
+            lines = self._lines()
+            index = _line_of(lines, user)
+            if index is None:
                 raise PasswdError(f"no such user '{user}'")
-            del entries[user]
-            self._write(entries)
+            del lines[index]
+            self._write(lines)
+
+    def _lines(self) -> list[str]:
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                return handle.read().splitlines()
+        except FileNotFoundError:
+            return []
 
     def _locked(self):
         return _FileLock(self.path + ".lock")
 
-    def _write(self, entries: dict[str, str]) -> None:
+    def _write(self, lines: list[str]) -> None:
+        """Replace the file atomically, comments and unknown fields kept as they were."""
         directory = os.path.dirname(self.path) or "."
         os.makedirs(directory, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=".passwd.", dir=directory)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.writelines(f"{user}:{stored}\n" for user, stored in sorted(entries.items()))
+                handle.writelines(line + "\n" for line in lines)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(temporary, 0o640)
@@ -157,6 +173,13 @@ class PasswdFile:
             except OSError:
                 pass
             raise
+
+
+def _line_of(lines: list[str], user: str) -> int | None:
+    for index, line in enumerate(lines):
+        if not line.lstrip().startswith("#") and line.partition(":")[0] == user:
+            return index
+    return None
 
 
 def _keep_ownership(temporary: str, path: str) -> None:

@@ -8,7 +8,7 @@ import shutil
 import sys
 
 from pillarbox.config import Config
-from pillarbox.store.errors import StoreError
+from pillarbox.store.errors import StoreError, UserNotFound
 from pillarbox.store.layout import user_root
 from pillarbox.store.userstore import UserStore
 
@@ -21,9 +21,19 @@ def _limit(text: str | None) -> int | None:
     return int(text)
 
 
+def open_user(config: Config, user: str) -> UserStore:
+    """The user's store; created on first use only for a user in the password file."""
+    from pillarbox.auth import passwd_file
+    try:
+        return UserStore.open(config, user, create=False)
+    except UserNotFound:
+        if passwd_file(config).lookup(user) is None:
+            raise StoreError(f"no such user {user!r} (add it with: pillarbox user add {user})") from None
+        return UserStore.open(config, user)
+
+
 def mailbox_command(config: Config, args: argparse.Namespace) -> int:
-    create = args.action != "list" and args.action == "create"
-    with UserStore.open(config, args.user, create=create) as store:
+    with open_user(config, args.user) as store:
         if args.action == "create":
             store.create_mailbox(args.name, special_use=args.special_use)
         elif args.action == "delete":
@@ -32,7 +42,7 @@ def mailbox_command(config: Config, args: argparse.Namespace) -> int:
             store.rename_mailbox(args.old, args.new)
         else:
             print(f"{'MAILBOX':30} {'MESSAGES':>8} {'UNSEEN':>7} {'SIZE':>10} {'UIDVALIDITY':>11} {'UIDNEXT':>8}  USE")
-            for info in store.list_mailboxes():
+            for info in [store.info(m.name) for m in store.list_mailboxes()]:
                 print(f"{info.name:30} {info.messages:8} {info.unseen:7} {info.size:10} {info.uidvalidity:11} "
                       f"{info.uidnext:8}  {info.special_use or ''}")
     return 0
@@ -50,14 +60,14 @@ def reconstruct_command(config: Config, args: argparse.Namespace) -> int:
 
 
 def quota_command(config: Config, args: argparse.Namespace) -> int:
-    with UserStore.open(config, args.user, create=False) as store:
+    with open_user(config, args.user) as store:
         if args.action == "set":
             if args.storage is None and args.messages is None:
                 raise StoreError("quota set needs --storage and/or --messages")
-            if args.storage is not None:
-                store.set_quota("STORAGE", _limit(args.storage))
-            if args.messages is not None:
-                store.set_quota("MESSAGE", _limit(args.messages))
+            limits = {resource: _limit(text) for resource, text in (("STORAGE", args.storage),
+                                                                    ("MESSAGE", args.messages)) if text is not None}
+            for resource, limit in limits.items():
+                store.set_quota(resource, limit)
         for resource, (used, limit) in store.quota().items():
             unit = " KiB" if resource == "STORAGE" else ""
             print(f"{resource:8} {used}{unit} of {'unlimited' if limit is None else f'{limit}{unit}'}")
@@ -68,7 +78,7 @@ def deliver_command(config: Config, args: argparse.Namespace) -> int:
     data = sys.stdin.buffer.read()
     if not data:
         raise StoreError("no message on standard input")
-    with UserStore.open(config, args.user) as store:
+    with open_user(config, args.user) as store:
         result = store.append(args.mailbox, data, flags=args.flag)
     print(f"delivered to {args.user} {args.mailbox} UID {result.uid} (UIDVALIDITY {result.uidvalidity})")
     return 0

@@ -77,6 +77,9 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(header, body, tokenize='trigra
 class Index:
     def __init__(self, path: str):
         self.path = path
+        if not os.path.exists(path):
+            # SQLite gives its -wal and -shm files the database file's mode
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
         self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self._depth = 0

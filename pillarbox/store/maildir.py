@@ -171,7 +171,8 @@ def write_tmp(folder: str, base: str, data: bytes, mtime: float | None = None) -
 
 def write_file_atomically(path: str, data: bytes, *, sync: bool = True) -> None:
     temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "wb") as handle:
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         if sync:
             handle.flush()
@@ -180,6 +181,7 @@ def write_file_atomically(path: str, data: bytes, *, sync: bool = True) -> None:
 
 
 def make_folder(path: str) -> None:
+    os.makedirs(path, mode=0o700, exist_ok=True)
     for sub in SUBDIRS:
         os.makedirs(os.path.join(path, sub), mode=0o700, exist_ok=True)
 

@@ -32,8 +32,11 @@ class FolderReport:
 
 def _open_or_replace(config: Config, user: str) -> tuple[UserStore, str | None]:
     try:
-        store = UserStore.open(config, user)
-        store.db.execute("PRAGMA quick_check").fetchall()
+        store = UserStore.open(config, user, create=False)
+        problems = [row[0] for row in store.db.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            store.close()
+            raise sqlite3.DatabaseError("; ".join(problems[:3]))
         return store, None
     except sqlite3.DatabaseError as exc:
         root = user_root(config, user)
@@ -41,7 +44,7 @@ def _open_or_replace(config: Config, user: str) -> tuple[UserStore, str | None]:
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(os.path.join(root, INDEX_FILE + suffix)):
                 os.rename(os.path.join(root, INDEX_FILE + suffix), moved + suffix)
-        return UserStore.open(config, user), f"index unreadable ({exc}); moved to {moved}"
+        return UserStore.open(config, user, create=False), f"index unreadable ({exc}); moved to {moved}"
 
 
 def reconstruct(config: Config, user: str, mailbox: str | None = None) -> tuple[list[FolderReport], list[str]]:

@@ -31,7 +31,7 @@ from pillarbox.store.errors import (InvalidMailboxName, MailboxExists, MailboxNo
                                     MailboxNotFound, MessageNotFound, QuotaExceeded, StoreError, UserNotFound)
 from pillarbox.store.index import Index, open_index
 from pillarbox.store.layout import user_root
-from pillarbox.store.maildir import DELETED, SEEN, FileName, KeywordMap
+from pillarbox.store.maildir import DELETED, SEEN, SYSTEM_FLAGS, FileName, KeywordMap
 from pillarbox.store.records import AppendResult, Changes, MailboxInfo, MessageRecord
 from pillarbox.store.sync import DiskEntry, FolderState, disk_flags, move_new_to_cur, scan_folder
 
@@ -39,6 +39,35 @@ INBOX = mailboxname.INBOX
 TRASH_PREFIX = "pillarbox-deleted-"
 MESSAGE_COLUMNS = "uid, flags, modseq, internaldate, savedate, size, emailid, threadid"
 _NOT_STORABLE = {"\\Recent", "\\*"}
+
+
+SPECIAL_USES = frozenset({"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash",
+                          "\\Important"})
+
+
+_CANONICAL_SYSTEM_FLAGS = {flag.lower(): flag for flag in (*SYSTEM_FLAGS, *_NOT_STORABLE)}
+_KEYWORD_SPECIALS = set('(){ %*"\\]')
+
+
+def check_flags(flags: Iterable[str]) -> set[str]:
+    """Flags a message may carry: the system flags (any case) and atom-like keywords."""
+    result = set()
+    for flag in flags:
+        if flag.startswith("\\"):
+            canonical = _CANONICAL_SYSTEM_FLAGS.get(flag.lower())
+            if canonical is None:
+                raise StoreError(f"{flag} is not a system flag that can be stored")
+            result.add(canonical)
+        elif not flag or any(c in _KEYWORD_SPECIALS or not 33 <= ord(c) <= 126 for c in flag):
+            raise StoreError(f"invalid keyword {flag!r}")
+        else:
+            result.add(flag)
+    return result
+
+
+def _check_special_use(special_use: str | None) -> None:
+    if special_use is not None and special_use not in SPECIAL_USES:
+        raise StoreError(f"{special_use} is not a special-use attribute (RFC 6154: {' '.join(sorted(SPECIAL_USES))})")
 
 
 def _flag_columns(flags: Iterable[str]) -> tuple[str, int, int]:
@@ -158,6 +187,7 @@ class UserStore:
         return [MailboxInfo.from_row(row) for row in rows]
 
     def create_mailbox(self, name: str, special_use: str | None = None) -> MailboxInfo:
+        _check_special_use(special_use)
         name = self._validate(name)
         self._dirname(name)             # fails for an over-long name before any parent is made
         with self.index.write():
@@ -258,6 +288,7 @@ class UserStore:
         return [row[0] for row in self.db.execute("SELECT name FROM subscriptions ORDER BY name")]
 
     def set_special_use(self, name: str, special_use: str | None) -> None:
+        _check_special_use(special_use)
         with self.index.write():
             row = self._row(name)
             self.db.execute("UPDATE mailboxes SET special_use = ? WHERE id = ?", (special_use, row["id"]))
@@ -473,14 +504,19 @@ class UserStore:
                         "threadid = coalesce(threadid, ?), indexed = 1 WHERE id = ?",
                         (json.dumps(parsed.envelope), json.dumps(parsed.body), emailid, threadid, message_id))
         if index_text:
-            self.db.execute("INSERT INTO fts (rowid, header, body) VALUES (?, ?, ?)",
-                            (message_id, parsed.header_text, parsed.body_text))
+            self._index_text(message_id, parsed)
+
+    def _index_text(self, message_id: int, parsed) -> None:
+        # casefolded on both sides: the trigram tokenizer folds ASCII case only
+        self.db.execute("INSERT INTO fts (rowid, header, body) VALUES (?, ?, ?)",
+                        (message_id, parsed.header_text.casefold(), parsed.body_text.casefold()))
 
     def search_text(self, name: str, text: str, where: str = "text") -> set[int]:
         """UIDs whose header/body/either (decoded) contain text, case-insensitively."""
         row = self.sync(name)
         self._index_pending(row)
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        needle = text.casefold()
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         columns = {"header": ["header"], "body": ["body"], "text": ["header", "body"]}[where]
         condition = " OR ".join(f"fts.{c} LIKE ? ESCAPE '\\'" for c in columns)
         query = (f"SELECT m.uid FROM fts JOIN messages m ON m.id = fts.rowid "
@@ -531,7 +567,7 @@ class UserStore:
         parsed = _parse(served)
         when = int(internaldate if internaldate is not None else time.time())
         base = maildir.unique_base(len(data), len(served))
-        return {"data": data, "served": served, "parsed": parsed, "flags": set(flags), "internaldate": when,
+        return {"data": data, "served": served, "parsed": parsed, "flags": check_flags(flags), "internaldate": when,
                 "base": base, "tmp": maildir.write_tmp(folder, base, data, mtime=when)}
 
     def _commit_appends(self, mailbox_id: int, folder: str, prepared: list[dict]) -> list[AppendResult]:
@@ -575,8 +611,7 @@ class UserStore:
             (mailbox_id, uid, item["base"], filename, text, seen, deleted, modseq, item["internaldate"], _now(),
              len(item["served"]), len(item["data"]), int(item["served"] is item["data"]), emailid, threadid,
              json.dumps(parsed.envelope), json.dumps(parsed.body)))
-        self.db.execute("INSERT INTO fts (rowid, header, body) VALUES (?, ?, ?)",
-                        (cursor.lastrowid, parsed.header_text, parsed.body_text))
+        self._index_text(cursor.lastrowid, parsed)
 
     def _adjust_counts(self, mailbox_id: int, prepared: list[dict]) -> None:
         unseen = sum(SEEN not in p["flags"] for p in prepared)
@@ -593,7 +628,7 @@ class UserStore:
         UNCHANGEDSINCE). All changed messages get one new MODSEQ."""
         if mode not in ("add", "remove", "replace"):
             raise ValueError(f"mode {mode!r}")
-        requested = set(flags) - _NOT_STORABLE
+        requested = check_flags(flags) - _NOT_STORABLE
         row = self.sync(name)
         folder = self.folder_path(row["dirname"])
         with self.index.write():

@@ -21,6 +21,8 @@ MESSAGE = b"From: a@example.org\r\nSubject: admin test\r\n\r\nhello\r\n"
 def conf(tmp_path):
     path = tmp_path / "imapd.conf"
     path.write_text(f"configdirectory: {tmp_path}/config\npartition-default: {tmp_path}/spool\n")
+    from pillarbox.auth.passwd import PasswdFile
+    PasswdFile(str(tmp_path / "config" / "passwd")).set_password("alice", "pw", create=True, replace=False)
     return path
 
 
@@ -67,7 +69,7 @@ def test_quota_commands_and_enforcement(conf):
     assert admin(conf, "quota", "set", "alice", "--messages", "none")[0] == 0
     assert "MESSAGE  1 of unlimited" in admin(conf, "quota", "get", "alice")[1]
     code, _, err = admin(conf, "quota", "get", "nobody-here")
-    assert code == 1 and "no mail store" in err
+    assert code == 1 and "no such user 'nobody-here'" in err
 
 
 def test_reconstruct_keeps_known_uids_and_adopts_the_rest(conf):
@@ -111,9 +113,36 @@ def test_reconstruct_replaces_a_corrupt_index(conf):
 
 
 def test_user_delete_purge_removes_the_store(conf, tmp_path):
-    assert admin(conf, "user", "add", "alice", "--password-stdin", stdin=b"pw\n")[0] == 0
     admin(conf, "deliver", "alice", stdin=MESSAGE)
     root = tmp_path / "spool" / "user" / "alice"
     assert root.is_dir()
     assert admin(conf, "user", "delete", "alice", "--purge")[0] == 0
     assert not root.exists()
+
+
+def test_store_commands_refuse_unknown_users_and_leave_no_store(conf, tmp_path):
+    code, _, err = admin(conf, "deliver", "typo", stdin=MESSAGE)
+    assert code == 1 and "no such user 'typo'" in err
+    code, _, err = admin(conf, "reconstruct", "typo")
+    assert code == 1 and "no mail store" in err
+    assert not (tmp_path / "spool" / "user" / "typo").exists()
+
+
+def test_quota_set_is_all_or_nothing(conf):
+    admin(conf, "deliver", "alice", stdin=MESSAGE)
+    admin(conf, "quota", "set", "alice", "--storage", "100")
+    code, _, err = admin(conf, "quota", "set", "alice", "--storage", "none", "--messages", "lots")
+    assert code == 1 and "'lots'" in err
+    assert "STORAGE  1 KiB of 100 KiB" in admin(conf, "quota", "get", "alice")[1]
+
+
+def test_a_broken_index_gives_advice_not_a_traceback(conf):
+    admin(conf, "deliver", "alice", stdin=MESSAGE)
+    with store_for(conf) as store:
+        root = store.root
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(os.path.join(root, INDEX_FILE + suffix)):
+            os.unlink(os.path.join(root, INDEX_FILE + suffix))
+    Path(root, INDEX_FILE).write_bytes(b"garbage" * 1000)
+    code, _, err = admin(conf, "mailbox", "list", "alice")
+    assert code == 1 and "pillarbox reconstruct" in err and "Traceback" not in err

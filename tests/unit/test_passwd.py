@@ -77,8 +77,13 @@ def test_file_round_trip_keeps_extra_fields_readable(tmp_path):
     assert users.authenticate("new", "pw2") and users.authenticate("old", "pw")
     with pytest.raises(PasswdError, match="already exists"):
         users.set_password("new", "x", create=True, replace=False)
+    users.set_password("old", "changed", create=False, replace=True)
+    text = path.read_text()
+    assert text.startswith("# dovecot style\nold:{SCRAM-SHA-256}") and ":1000:1000::/home/old::" in text
+    assert users.authenticate("old", "changed")
     users.delete("new")
     assert users.lookup("new") is None
+    assert path.read_text().startswith("# dovecot style\n")
     assert oct(path.stat().st_mode & 0o777) == "0o640"
 
 

@@ -287,3 +287,50 @@ def test_polling_watcher_fallback(config, store, monkeypatch):
         started = time.monotonic()
         assert watcher.wait(2.0) is True
         assert time.monotonic() - started < 0.5
+
+
+def test_mail_and_index_are_private_whatever_the_umask(config):
+    previous = os.umask(0o022)
+    try:
+        with UserStore.open(config, "private") as store:
+            store.append(INBOX, MESSAGE, flags=["$Label"])
+            paths = [store.root, os.path.join(store.root, INDEX_FILE),
+                     os.path.join(store.root, "cur", os.listdir(os.path.join(store.root, "cur"))[0]),
+                     os.path.join(store.root, "dovecot-keywords")]
+            for path in paths:
+                assert os.stat(path).st_mode & 0o077 == 0, path
+    finally:
+        os.umask(previous)
+
+
+@pytest.mark.parametrize("flags, error", [(["\\Bogus"], "not a system flag"), (["two words"], "invalid keyword"),
+                                          (["x)"], "invalid keyword"), (["caf\u00e9"], "invalid keyword")])
+def test_unknown_system_flags_and_bad_keywords_are_refused(store, flags, error):
+    from pillarbox.store import StoreError
+    with pytest.raises(StoreError, match=error):
+        store.append(INBOX, MESSAGE, flags=flags)
+    store.append(INBOX, MESSAGE)
+    with pytest.raises(StoreError, match=error):
+        store.store_flags(INBOX, [1], "add", flags)
+    assert store.info(INBOX).messages == 1
+
+
+def test_system_flags_are_case_insensitive(store):
+    store.append(INBOX, MESSAGE, flags=["\\seen", "\\FLAGGED"])
+    assert store.messages(INBOX)[0].flags == {SEEN, FLAGGED}
+
+
+def test_special_use_must_be_one_of_rfc_6154(store):
+    from pillarbox.store import StoreError
+    store.create_mailbox("Sent", special_use="\\Sent")
+    assert store.info("Sent").special_use == "\\Sent"
+    with pytest.raises(StoreError, match="not a special-use"):
+        store.create_mailbox("Other", special_use="\\Bogus")
+
+
+def test_search_folds_case_beyond_ascii(store):
+    store.append(INBOX, "Subject: \u00c4rger im B\u00fcro\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                        "Stra\u00dfe und \u00c9T\u00c9\r\n".encode())
+    assert store.search_text(INBOX, "\u00e4rger", "header") == {1}
+    assert store.search_text(INBOX, "\u00e9t\u00e9", "body") == {1}
+    assert store.search_text(INBOX, "STRASSE", "body") == {1}
