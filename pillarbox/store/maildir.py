@@ -214,3 +214,61 @@ def clean_tmp(folder: str, older_than: float = 36 * 3600) -> int:
         except OSError:
             pass
     return removed
+
+
+COURIER_KEYWORDS_DIR = "courierimapkeywords"
+
+
+class CourierKeywords:
+    """Keywords a Courier-IMAP Maildir keeps in courierimapkeywords/, read at first sight.
+
+    `:list` holds the keyword names, a blank line, then `base:index index ...`
+    lines; a file named `base` (or `.N.base`, the highest N winning) lists a
+    message's keywords by name and overrides `:list`.
+    """
+
+    def __init__(self, folder: str):
+        self.directory = os.path.join(folder, COURIER_KEYWORDS_DIR)
+        self.by_base: dict[str, set[str]] = {}
+        if os.path.isdir(self.directory):
+            self._read_list()
+            self._read_updates()
+
+    def _read_list(self) -> None:
+        try:
+            with open(os.path.join(self.directory, ":list"), encoding="utf-8", errors="replace") as handle:
+                lines = handle.read().split("\n")
+        except FileNotFoundError:
+            return
+        names: list[str] = []
+        position = 0
+        while position < len(lines) and lines[position]:
+            names.append(lines[position])
+            position += 1
+        for line in lines[position + 1:]:
+            base, _, indexes = line.rpartition(":")
+            if base and indexes:
+                self.by_base[base] = {names[int(i)] for i in indexes.split() if i.isdigit() and int(i) < len(names)}
+
+    def _read_updates(self) -> None:
+        newest: dict[str, tuple[int, str]] = {}
+        for name in os.listdir(self.directory):
+            if name == ":list":
+                continue
+            serial, base = -1, name
+            if name.startswith("."):
+                number, _, rest = name[1:].partition(".")
+                if not number.isdigit() or not rest:
+                    continue
+                serial, base = int(number), rest
+            if base not in newest or (newest[base][0] >= 0 and (serial < 0 or serial > newest[base][0])):
+                newest[base] = (serial, name)
+        for base, (_, name) in newest.items():
+            try:
+                with open(os.path.join(self.directory, name), encoding="utf-8", errors="replace") as handle:
+                    self.by_base[base] = {line.strip() for line in handle if line.strip()}
+            except OSError:
+                continue
+
+    def keywords(self, base: str) -> set[str]:
+        return self.by_base.get(base, set())

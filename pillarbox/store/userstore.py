@@ -58,11 +58,15 @@ def check_flags(flags: Iterable[str]) -> set[str]:
             if canonical is None:
                 raise StoreError(f"{flag} is not a system flag that can be stored")
             result.add(canonical)
-        elif not flag or any(c in _KEYWORD_SPECIALS or not 33 <= ord(c) <= 126 for c in flag):
+        elif not _is_keyword(flag):
             raise StoreError(f"invalid keyword {flag!r}")
         else:
             result.add(flag)
     return result
+
+
+def _is_keyword(flag: str) -> bool:
+    return bool(flag) and not any(c in _KEYWORD_SPECIALS or not 33 <= ord(c) <= 126 for c in flag)
 
 
 def _check_special_use(special_use: str | None) -> None:
@@ -349,8 +353,11 @@ class UserStore:
             elif entry.filename != message["filename"]:
                 changed |= self._adopt_rename(message, entry, keywords, modseq)
         uidnext = row["uidnext"]
-        for entry in sorted((e for b, e in disk.items() if b not in known), key=lambda e: (e.mtime, e.base)):
-            self._adopt_new_file(row["id"], folder, move_new_to_cur(folder, entry), keywords, uidnext, modseq)
+        arrivals = sorted((e for b, e in disk.items() if b not in known), key=lambda e: (e.mtime, e.base))
+        courier = maildir.CourierKeywords(folder) if arrivals else None
+        for entry in arrivals:
+            self._adopt_new_file(row["id"], folder, move_new_to_cur(folder, entry), keywords, uidnext, modseq,
+                                 courier.keywords(entry.base))
             uidnext += 1
             changed = True
         state = FolderState.read(folder).recordable()
@@ -371,7 +378,7 @@ class UserStore:
         return True
 
     def _adopt_new_file(self, mailbox_id: int, folder: str, entry: DiskEntry, keywords: KeywordMap,
-                        uid: int, modseq: int) -> None:
+                        uid: int, modseq: int, extra_keywords: set[str] = frozenset()) -> None:
         physical, virtual = FileName.parse(os.path.basename(entry.filename)).size_hints()
         if physical == entry.size and virtual is not None:
             size, crlf = virtual, int(virtual == physical)
@@ -382,7 +389,8 @@ class UserStore:
             except FileNotFoundError:
                 return
             size, crlf = maildir.crlf_size(data), int(not maildir.has_bare_lf(data))
-        text, seen, deleted = _flag_columns(maildir.flags_from_letters(entry.letters, keywords))
+        valid_keywords = {k for k in extra_keywords if not k.startswith("\\") and _is_keyword(k)}
+        text, seen, deleted = _flag_columns(maildir.flags_from_letters(entry.letters, keywords) | valid_keywords)
         self.db.execute(
             "INSERT INTO messages (mailbox, uid, base, filename, flags, seen, deleted, modseq, internaldate, "
             "savedate, size, raw_size, crlf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

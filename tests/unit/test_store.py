@@ -334,3 +334,18 @@ def test_search_folds_case_beyond_ascii(store):
     assert store.search_text(INBOX, "\u00e4rger", "header") == {1}
     assert store.search_text(INBOX, "\u00e9t\u00e9", "body") == {1}
     assert store.search_text(INBOX, "STRASSE", "body") == {1}
+
+
+def test_courier_keyword_files_are_read_at_first_sight(store):
+    keywords = os.path.join(store.root, "courierimapkeywords")
+    os.makedirs(keywords)
+    with open(os.path.join(keywords, ":list"), "w") as handle:
+        handle.write("$Work\nUrgent\nbad keyword\n\n1700000001.a.host:0 1\n1700000002.b.host:1 2\n")
+    with open(os.path.join(keywords, ".3.1700000002.b.host"), "w") as handle:
+        handle.write("$Later\n")
+    for base in ("1700000001.a.host", "1700000002.b.host"):
+        with open(os.path.join(store.root, "cur", base + ":2,S"), "wb") as handle:
+            handle.write(b"Subject: courier\r\n\r\nx\r\n")
+    first, second = store.messages(INBOX)
+    assert first.flags == {SEEN, "$Work", "Urgent"}
+    assert second.flags == {SEEN, "$Later"}            # the update file overrides :list
