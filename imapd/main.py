@@ -9,15 +9,14 @@ greets with PREAUTH, as Courier's imapd does.
 
 from __future__ import annotations
 
-import os
 import sys
 
 from pillarbox.service import ServiceSpec, run_service
 
 
 def _serve(session) -> None:
-    from imapd.session import serve
-    serve(session)
+    from imapd.server import ImapServer
+    ImapServer(session).run()
 
 
 SPEC = ServiceSpec("imapd", serve=_serve, usage="[MAILDIR]")

@@ -158,6 +158,8 @@ _TABLE = (
     Option("passwd_file", "path", "{configdirectory}/passwd", "pillarbox extension: password file managed by pillarbox user"),
     Option("max_line_length", "int", 65536, "pillarbox extension: longest protocol line (bytes)", unit="B"),
     Option("max_connections_per_host", "int", 0, "pillarbox extension: connections per client address; 0: unlimited"),
+    Option("login_failure_delay", "duration", 2, "pillarbox extension: pause after a failed login, growing with each failure"),
+    Option("max_login_failures", "int", 3, "pillarbox extension: failed logins before the connection is closed"),
 )
 
 OPTIONS: dict[str, Option] = {opt.name: opt for opt in _TABLE}

@@ -80,6 +80,16 @@ class Connection:
     def has_buffered_input(self) -> bool:
         return bool(self._buffer)
 
+    def has_pending_input(self) -> bool:
+        """Input already received: in our buffer, or decrypted inside the TLS layer."""
+        if self._buffer:
+            return True
+        pending = getattr(self._sock, "pending", None)
+        return bool(pending and pending() > 0)
+
+    def fileno(self) -> int:
+        return self._rfd
+
     def _fill(self) -> None:
         data = self._recv()
         if not data:
@@ -100,9 +110,7 @@ class Connection:
             return os.read(self._rfd, _CHUNK)
         except (socket.timeout, TimeoutError) as exc:
             raise ConnectionTimeout() from exc
-        except (ConnectionError, OSError) as exc:
-            if isinstance(exc, ConnectionTimeout):
-                raise
+        except OSError as exc:
             raise ConnectionClosed(str(exc)) from exc
 
     def readline(self, limit: int) -> bytes:

@@ -79,9 +79,8 @@ def test_reconstruct_keeps_known_uids_and_adopts_the_rest(conf):
         root = store.root
         uidvalidity = store.info(INBOX).uidvalidity
         store.store_flags(INBOX, [2], "add", [SEEN])
-    cur = os.path.join(root, "cur")
-    first = sorted(os.listdir(cur))[0]
-    os.unlink(os.path.join(cur, first))                                  # lost behind our back
+        (first,) = store.db.execute("SELECT filename FROM messages WHERE uid = 1").fetchone()
+    os.unlink(os.path.join(root, first))                                 # UID 1 lost behind our back
     with open(os.path.join(root, "new", "1700000000.dropped.host"), "wb") as handle:
         handle.write(MESSAGE)
     code, out, _ = admin(conf, "reconstruct", "alice")

@@ -33,7 +33,7 @@ def fake_syslog():
 
 def test_imapd_logs_to_syslog_with_prefix_and_facility(fake_syslog, tmp_path):
     conf = tmp_path / "imapd.conf"
-    conf.write_text(f"configdirectory: {tmp_path}\nallowplaintext: yes\n"
+    conf.write_text(f"configdirectory: {tmp_path}\npartition-default: {tmp_path}/spool\nallowplaintext: yes\n"
                     "syslog_prefix: pillarbox\nsyslog_facility: mail\n")
     PasswdFile(str(tmp_path / "passwd")).set_password("demo", "demo", create=True, replace=False)
     env = {k: v for k, v in os.environ.items() if k != "PILLARBOX_LOG"}

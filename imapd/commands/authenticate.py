@@ -1,0 +1,46 @@
+"""AUTHENTICATE mechanism [initial-response] (RFC 3501, SASL-IR RFC 4959)."""
+
+import base64
+
+from imapd import args
+from imapd.capabilities import listing
+from imapd.errors import Bad, No
+from pillarbox import sasl
+
+
+def handle(server, command):
+    args.count(command.args, 1, 2, "AUTHENTICATE mechanism [initial-response]")
+    name = args.atom(command.args[0], "mechanism").upper()
+    offered = sasl.offered_mechanisms(server.config, plaintext_ok=server.session.plaintext_allowed())
+    if name not in offered:
+        if name in sasl.PLAINTEXT_MECHANISMS and name in sasl.MECHANISMS:
+            raise No(f"{name} is disabled until STARTTLS", "PRIVACYREQUIRED")
+        raise No(f"mechanism {name} is not supported", "CANNOT")
+    mechanism = sasl.new_mechanism(name, server.config, bypass_password=server.session.options.no_password)
+    initial = args.text(command.args[1]).encode() if len(command.args) == 2 else None
+    try:
+        response = sasl.decode_response(initial) if initial is not None else None
+        identity = _exchange(server, mechanism, response)
+        user = sasl.authorize(server.config, identity)
+    except sasl.SaslError as error:
+        if "cancelled" in str(error):
+            raise Bad("authentication cancelled") from None
+        server.login_failed(_who(mechanism), name, str(error))
+        raise No("authentication failed", "AUTHENTICATIONFAILED") from None
+    server.login(user, name)
+    return f"{user} authenticated", f"CAPABILITY {listing(server)}"
+
+
+def _exchange(server, mechanism, response):
+    challenge = mechanism.step(response)
+    while not mechanism.done:
+        server.send(b"+ " + base64.b64encode(challenge or b"") + b"\r\n")
+        server.flush()
+        line = server.conn.readline(server.max_line)
+        challenge = mechanism.step(sasl.decode_response(line))
+    return mechanism.identity
+
+
+def _who(mechanism):
+    identity = mechanism.identity
+    return identity.authcid if identity else getattr(mechanism, "user", None) or None

@@ -1,0 +1,62 @@
+"""IDLE (RFC 2177): report changes by anyone as they happen until the client says DONE."""
+
+import select
+import time
+
+from imapd import args
+from imapd.errors import Bad, Bye
+
+KEEPALIVE = 120.0
+
+
+def handle(server, command):
+    args.count(command.args, 0)
+    server.send(b"+ idling\r\n")
+    server.flush()
+    watcher = server.store.watcher(server.selected.name) if server.selected is not None else None
+    timeout = server.config.getduration("imapidletimeout") or server.config.getduration("timeout")
+    deadline = time.monotonic() + max(timeout, 30 * 60 if timeout else 0)
+    server.session.title("IDLE", server.selected.external if server.selected is not None else None)
+    try:
+        return _idle(server, command, watcher, deadline)
+    finally:
+        if watcher is not None:
+            watcher.close()
+
+
+def _idle(server, command, watcher, deadline):
+    next_keepalive = time.monotonic() + KEEPALIVE
+    while True:
+        server.tell_updates(command, allow_expunge=True)
+        server.flush()
+        if _client_spoke(server, watcher, min(deadline, next_keepalive)):
+            line = server.conn.readline(server.max_line)
+            if line.strip().upper() == b"DONE":
+                return "IDLE terminated"
+            raise Bad("expected DONE to end IDLE")
+        now = time.monotonic()
+        if now >= deadline:
+            raise Bye("idle for too long, logging out")
+        if now >= next_keepalive:
+            server.untagged("OK still here")
+            next_keepalive = now + KEEPALIVE
+
+
+def _client_spoke(server, watcher, until: float) -> bool:
+    """Wait until the client sends something (True) or the mailbox may have changed (False)."""
+    conn = server.conn
+    if conn.has_pending_input():
+        return True
+    remaining = max(0.0, until - time.monotonic())
+    watch_fd = watcher.fileno() if watcher is not None else None
+    if watcher is not None and watch_fd is None:       # polling fallback
+        remaining = min(remaining, 0.25)
+    fds = [conn.fileno()] + ([watch_fd] if watch_fd is not None else [])
+    readable, _, _ = select.select(fds, [], [], remaining)
+    if conn.fileno() in readable:
+        return True
+    if watch_fd is not None and watch_fd in readable:
+        watcher.wait(0)
+    elif watcher is not None and watch_fd is None:
+        watcher.wait(0)
+    return False

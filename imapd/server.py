@@ -1,0 +1,232 @@
+"""One IMAP connection: the state machine, the command loop, and replies.
+
+Commands live one per module in imapd/commands/; each is a function
+`handle(server, command) -> str | None` that raises No/Bad for failures and
+returns the tagged OK text (or a (text, code) pair). This module reads
+commands (assembling literals), checks the state, runs the handler, sends
+untagged updates at the moments the RFCs allow, and writes every reply of a
+command in one send.
+"""
+
+from __future__ import annotations
+
+import time
+
+from imapd import capabilities
+from imapd.errors import Bad, Bye, CommandFailed, No
+from imapd.protocol.formatter import tagged
+from imapd.protocol.parser import ParsedCommand, parse_command
+from imapd.protocol.reader import CommandAssembler, ProtocolError
+from imapd.selected import SelectedMailbox, UidValidityChanged
+from pillarbox import log
+from pillarbox.connection import LineTooLong
+from pillarbox.mailboxname import Namespace
+from pillarbox.proclist import ProcessRegistry
+from pillarbox.service import Session
+from pillarbox.store import StoreError, UserStore
+
+NOT_AUTHENTICATED, AUTHENTICATED, SELECTED, LOGOUT = "not authenticated", "authenticated", "selected", "logout"
+MAX_LITERAL_DEFAULT = 64 * 1024 * 1024
+# commands during which EXPUNGE/VANISHED must not be sent (RFC 3501 7.4.1)
+NO_EXPUNGE_DURING = {"FETCH", "STORE", "SEARCH"}
+
+
+class ImapServer:
+    def __init__(self, session: Session):
+        self.session = session
+        self.conn = session.conn
+        self.config = session.config
+        self.state = NOT_AUTHENTICATED
+        self.user: str | None = None
+        self.store: UserStore | None = None
+        self.selected: SelectedMailbox | None = None
+        self.enabled: set[str] = set()
+        self.namespace = Namespace.from_config(self.config)
+        self.registry = ProcessRegistry(self.config.getpath("configdirectory"))
+        self.login_failures = 0
+        self.saved_search: list[int] = []       # SEARCHRES "$" (UIDs)
+        self.out: list[bytes] = []
+        self.max_line = self.config.getint("max_line_length")
+        self.max_literal = self.config.getint("maxmessagesize") or MAX_LITERAL_DEFAULT
+
+    # ------------------------------------------------------------ facts
+
+    @property
+    def imap4rev2(self) -> bool:
+        return "IMAP4REV2" in self.enabled
+
+    @property
+    def utf8(self) -> bool:
+        return "UTF8=ACCEPT" in self.enabled or self.imap4rev2
+
+    @property
+    def condstore(self) -> bool:
+        return "CONDSTORE" in self.enabled or "QRESYNC" in self.enabled
+
+    @property
+    def qresync(self) -> bool:
+        return "QRESYNC" in self.enabled
+
+    # ------------------------------------------------------------ output
+
+    def send(self, data: bytes) -> None:
+        self.out.append(data)
+
+    def untagged(self, text: str) -> None:
+        self.out.append(b"* " + text.encode("utf-8", "surrogateescape") + b"\r\n")
+
+    def flush(self) -> None:
+        if self.out:
+            data = b"".join(self.out)
+            self.out.clear()
+            self.conn.write(data)
+
+    # ------------------------------------------------------------ the loop
+
+    def run(self) -> None:
+        self.conn.set_timeout(max(self.config.getduration("timeout"), 30 * 60))
+        try:
+            if not self.greet():
+                return
+            while self.state != LOGOUT:
+                command = self.read_command()
+                if command is not None:
+                    self.execute(command)
+                self.flush()
+        except Bye as bye:
+            self.send(b"* BYE " + bye.text.encode() + b"\r\n")
+            self.flush()
+        finally:
+            self.close_store()
+
+    def greet(self) -> bool:
+        closed = self.session.shutdown_message()
+        if closed:
+            self.send(b"* BYE " + closed.encode() + b"\r\n")
+            self.flush()
+            return False
+        from imapd import preauth
+        if preauth.shell_maildir(self.session) is not None:
+            preauth.start(self)
+        else:
+            self.untagged(f"OK [CAPABILITY {capabilities.listing(self)}] pillarbox IMAP4rev1/IMAP4rev2 ready")
+        motd = self.session.motd()
+        if motd:
+            self.untagged(f"OK [ALERT] {motd}")
+        self.flush()
+        return True
+
+    def read_command(self) -> ParsedCommand | None:
+        assembler = CommandAssembler(max_line=self.max_line, max_literal=self.max_literal,
+                                     max_command=self.max_literal + self.max_line)
+        try:
+            line = self.conn.readline(self.max_line)
+            if not line.strip():
+                return None
+            while (request := assembler.add_line(line)) is not None:
+                if request.synchronizing:
+                    self.send(b"+ Ready for literal data\r\n")
+                    self.flush()
+                assembler.add_literal(self.conn.read_exact(request.size))
+                line = self.conn.readline(self.max_line)
+            name = assembler.peek().name
+            return parse_command(assembler.take())
+        except LineTooLong:
+            self.send(b"* BAD [TOOBIG] command line too long\r\n")
+        except ProtocolError as error:
+            self._protocol_error(error, locals().get("name"))
+        return None
+
+    def _protocol_error(self, error: ProtocolError, command_name: str | None) -> None:
+        if error.fatal:
+            raise Bye(str(error))
+        # an APPEND over APPENDLIMIT is a refusal the client can recover from (as Dovecot answers it)
+        status = "NO" if error.code == "TOOBIG" and (command_name or "").upper() == "APPEND" else error.status
+        self.send(tagged(error.tag or "*", status, str(error), error.code))
+
+    def execute(self, command: ParsedCommand) -> None:
+        from imapd.commands import dispatch
+        self.session.commands += 1
+        self.session.title(command.name, self.selected.external if self.selected is not None else None)
+        try:
+            self._maybe_shutdown()
+            result = dispatch.run(self, command)
+            if isinstance(result, dispatch.NoReply):
+                return
+            self.tell_updates(command)
+            text, code = (result if isinstance(result, tuple) else (result, None))
+            self.send(tagged(command.tag, "OK", text or f"{command.name} completed", code))
+        except CommandFailed as failure:
+            self.tell_updates(command)
+            self.send(tagged(command.tag, failure.status, failure.text, failure.code))
+        except UidValidityChanged as changed:
+            raise Bye(f"mailbox {changed} was deleted and recreated; please reselect") from None
+        except StoreError as error:
+            log.warning(f"store error for {self.user} in {command.name}: {error}")
+            self.send(tagged(command.tag, "NO", str(error), "SERVERBUG"))
+
+    def _maybe_shutdown(self) -> None:
+        closed = self.session.shutdown_message()
+        if closed:
+            raise Bye(closed)
+
+    def tell_updates(self, command: ParsedCommand | None, *, allow_expunge: bool | None = None) -> None:
+        """Untagged EXISTS/EXPUNGE/FETCH for changes made by anyone since we last looked."""
+        if self.selected is None or self.store is None or self.state != SELECTED:
+            return
+        if allow_expunge is None:
+            name = command.name if command else "NOOP"
+            if name == "UID":
+                allow_expunge = True
+            else:
+                allow_expunge = name not in NO_EXPUNGE_DURING
+        for response in self.selected.poll(self.store, allow_expunge=allow_expunge, qresync=self.qresync,
+                                           condstore=self.condstore, imap4rev2=self.imap4rev2):
+            self.send(response)
+
+    # ------------------------------------------------------------ logging in
+
+    def login(self, user: str, mechanism: str) -> None:
+        """Open the user's store and move to the authenticated state."""
+        self._check_limits(user)
+        try:
+            self.store = UserStore.open(self.config, user)
+        except StoreError as error:
+            log.error(f"cannot open the store of {user}: {error}")
+            raise No("your mailbox is unavailable; try again later", "UNAVAILABLE") from None
+        self.user = user
+        self.state = AUTHENTICATED
+        self.session.login_succeeded(user, mechanism)
+        self.registry.register(self.session.spec.name, self.session.peer_host, user)
+
+    def _check_limits(self, user: str) -> None:
+        per_user = self.config.getint("maxlogins_per_user")
+        per_host = self.config.getint("maxlogins_per_host")
+        if per_user and self.registry.count(user=user) >= per_user:
+            self.session.login_failed(user, "LIMIT", f"maxlogins_per_user {per_user} reached")
+            raise No(f"too many sessions for {user}", "LIMIT")
+        if per_host and self.registry.count(host=self.session.peer_host) >= per_host:
+            self.session.login_failed(user, "LIMIT", f"maxlogins_per_host {per_host} reached")
+            raise No("too many sessions from your address", "LIMIT")
+
+    def login_failed(self, user: str | None, mechanism: str, reason: str) -> None:
+        """Log, count, slow down; past max_login_failures close the connection."""
+        self.session.login_failed(user, mechanism, reason)
+        self.login_failures += 1
+        self.flush()
+        delay = self.config.getduration("login_failure_delay") * self.login_failures
+        if delay:
+            time.sleep(min(delay, 15))
+        if self.login_failures >= self.config.getint("max_login_failures"):
+            raise Bye("too many failed logins")
+
+    def close_store(self) -> None:
+        self.registry.unregister()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def require_store(self) -> UserStore:
+        if self.store is None:
+            raise Bad("not logged in")
+        return self.store
