@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test man clean distclean bytecode
+.PHONY: run test man clean distclean bytecode test-tools
 
 # Workers are exec'd per pool slot: precompiled bytecode keeps their start-up
 # cheap even where PYTHONDONTWRITEBYTECODE is set.
@@ -29,7 +29,10 @@ run: bytecode
 	@echo "  user: demo   password: demo      (Ctrl-C stops everything)"
 	exec $(BIN)/master -C conf/dev/imapd.conf -M conf/dev/cyrus.conf
 
-test: bytecode
+test-tools:
+	@bash .ci/test-tools
+
+test: bytecode test-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 man:
