@@ -14,7 +14,7 @@ import bisect
 
 from imapd.protocol.formatter import Raw, format_value
 from imapd.protocol.sequence import format_sequence_set
-from pillarbox.store import MailboxInfo, MessageRecord, UserStore
+from pillarbox.store import MailboxInfo, MailboxNotFound, MessageRecord, UserStore
 
 
 class UidValidityChanged(Exception):
@@ -76,7 +76,10 @@ class SelectedMailbox:
 
     def poll(self, store: UserStore, *, allow_expunge: bool, qresync: bool, condstore: bool,
              imap4rev2: bool) -> list[bytes]:
-        changes = store.changes_since(self.name, self.modseq)
+        try:
+            changes = store.changes_since(self.name, self.modseq)
+        except MailboxNotFound:
+            raise UidValidityChanged(self.name) from None      # deleted behind us: nothing left to show
         if changes.uidvalidity != self.uidvalidity:
             raise UidValidityChanged(self.name)
         responses: list[bytes] = []

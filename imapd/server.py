@@ -160,7 +160,7 @@ class ImapServer:
             self.tell_updates(command)
             self.send(tagged(command.tag, failure.status, failure.text, failure.code))
         except UidValidityChanged as changed:
-            raise Bye(f"mailbox {changed} was deleted and recreated; please reselect") from None
+            raise Bye(f"mailbox {changed} was deleted or recreated by another session") from None
         except StoreError as error:
             log.warning(f"store error for {self.user} in {command.name}: {error}")
             self.send(tagged(command.tag, "NO", str(error), "SERVERBUG"))
