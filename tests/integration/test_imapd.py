@@ -423,3 +423,27 @@ def test_courier_style_preauth_on_a_maildir(tmp_path):
     out = process.stdout.decode()
     assert out.startswith("* PREAUTH") and "a OK [READ-WRITE]" in out and "b OK [APPENDUID" in out
     assert (maildir / "cur").is_dir() and len(list((maildir / "cur").iterdir())) == 1
+
+
+def test_idle_hears_changes_made_by_a_foreign_maildir_tool(imap_server):
+    client = login(imap_server)
+    client.append("INBOX", None, None, other(1))
+    client.logout()
+    watcher = raw_session(imap_server)
+    command(watcher, b"a LOGIN demo demo")
+    command(watcher, b"b SELECT INBOX")
+    watcher.sendall(b"c IDLE\r\n")
+    read_line(watcher)
+    root = imap_server.root / "spool" / "user" / "demo"
+    started = time.monotonic()
+    (root / "new" / "1800000000.procmail.host").write_bytes(b"Subject: dropped by procmail\n\nhello\n")
+    watcher.settimeout(2)
+    assert read_line(watcher) == "* 2 EXISTS\r\n" and time.monotonic() - started < 1.0
+    read_line(watcher)                                            # * 1 RECENT
+    (name,) = [p.name for p in (root / "cur").iterdir() if "procmail" not in p.name]
+    started = time.monotonic()
+    (root / "cur" / name).rename(root / "cur" / (name.split(":2,")[0] + ":2,FS"))
+    line = read_line(watcher)
+    assert line.startswith("* 1 FETCH (FLAGS (") and "\\Flagged" in line and "\\Seen" in line
+    assert time.monotonic() - started < 1.0
+    watcher.sendall(b"DONE\r\n")
