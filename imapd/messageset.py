@@ -22,15 +22,20 @@ def parse(token) -> SequenceSet:
 
 def uids(server: "ImapServer", token, *, uid: bool) -> list[int]:
     """UIDs the argument names, in ascending order. UIDs need not exist;
-    sequence numbers out of range are ignored, as Cyrus does. "$" is the
+    sequence numbers out of range are a BAD. "$" is the
     result saved by SEARCH RETURN (SAVE) (RFC 5182)."""
     selected = server.selected
     wanted = parse(token)
     saved = server.saved_search if wanted.uses_saved else ()
     if uid:
         return wanted.resolve_uids(selected.uids, saved=saved)
+    exists = len(selected)
+    # RFC 3501/9051: a sequence number past the last message is an error ("*" in an
+    # empty mailbox just matches nothing, as clients syncing empty folders expect)
+    if wanted.out_of_range(exists) and not (exists == 0 and "*" in wanted.text):
+        raise Bad(f"message sequence number out of range (the mailbox has {exists} messages)")
     saved_seqs = [s for s in (selected.seq_of(u) for u in saved) if s]
-    return [selected.uid_of(seq) for seq in wanted.resolve(len(selected), saved=saved_seqs, clamp=True)]
+    return [selected.uid_of(seq) for seq in wanted.resolve(exists, saved=saved_seqs, clamp=True)]
 
 
 def seq_or_uid(server: "ImapServer", uid_list: list[int], *, uid: bool) -> list[int]:

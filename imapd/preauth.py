@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def shell_maildir(session: Session) -> str | None:
     if session.conn.is_socket:
         return None
-    return (session.options.args[0] if session.options.args else None) or os.environ.get("MAILDIR")
+    return (session.options.args[0] if session.options.args else None) or os.environ.get("MAILDIR") or None
 
 
 def start(server: "ImapServer") -> None:

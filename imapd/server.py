@@ -19,8 +19,9 @@ from imapd.protocol.parser import ParsedCommand, parse_command
 from imapd.protocol.reader import CommandAssembler, ProtocolError
 from imapd.selected import SelectedMailbox, UidValidityChanged
 from pillarbox import log
-from pillarbox.connection import LineTooLong
+from pillarbox.connection import ConnectionClosed, ConnectionTimeout, LineTooLong
 from pillarbox.mailboxname import Namespace
+from pillarbox.auth import passwd_file
 from pillarbox.proclist import ProcessRegistry
 from pillarbox.service import Session
 from pillarbox.store import StoreError, UserStore
@@ -96,6 +97,13 @@ class ImapServer:
         except Bye as bye:
             self.send(b"* BYE " + bye.text.encode() + b"\r\n")
             self.flush()
+        except ConnectionTimeout:
+            self.out.clear()
+            try:
+                self.conn.write(b"* BYE autologout: idle for too long\r\n")
+            except (ConnectionClosed, ConnectionTimeout):
+                pass
+            raise
         finally:
             self.close_store()
 
@@ -124,18 +132,30 @@ class ImapServer:
             if not line.strip():
                 return None
             while (request := assembler.add_line(line)) is not None:
-                if request.synchronizing:
-                    self.send(b"+ Ready for literal data\r\n")
-                    self.flush()
-                assembler.add_literal(self.conn.read_exact(request.size))
+                if request.discard:
+                    self._drop_literal(assembler, request.size)
+                else:
+                    if request.synchronizing:
+                        self.send(b"+ Ready for literal data\r\n")
+                        self.flush()
+                    assembler.add_literal(self.conn.read_exact(request.size))
                 line = self.conn.readline(self.max_line)
             name = assembler.peek().name
             return parse_command(assembler.take())
-        except LineTooLong:
-            self.send(b"* BAD [TOOBIG] command line too long\r\n")
+        except LineTooLong as error:
+            tag = _tag_of(error.prefix)
+            self.send(tagged(tag or "*", "BAD", f"command line longer than {error.limit} octets", "TOOBIG"))
         except ProtocolError as error:
             self._protocol_error(error, locals().get("name"))
         return None
+
+    def _drop_literal(self, assembler: CommandAssembler, size: int) -> None:
+        """A refused non-synchronizing literal: read and drop it in pieces, never all in memory."""
+        remaining = size
+        while remaining:
+            chunk = self.conn.read_exact(min(remaining, 1 << 20))
+            assembler.add_literal(chunk)
+            remaining -= len(chunk)
 
     def _protocol_error(self, error: ProtocolError, command_name: str | None) -> None:
         if error.fatal:
@@ -186,8 +206,12 @@ class ImapServer:
 
     # ------------------------------------------------------------ logging in
 
-    def login(self, user: str, mechanism: str) -> None:
-        """Open the user's store and move to the authenticated state."""
+    def login(self, user: str, mechanism: str, *, authcid: str | None = None) -> None:
+        """Open the user's store and move to the authenticated state. The user must
+        exist in the password file even when -N bypasses the password check."""
+        if passwd_file(self.config).lookup(user) is None:
+            self.login_failed(user, mechanism, "no such user")
+            raise No("invalid user name or password", "AUTHENTICATIONFAILED")
         self._check_limits(user)
         try:
             self.store = UserStore.open(self.config, user)
@@ -197,6 +221,9 @@ class ImapServer:
         self.user = user
         self.state = AUTHENTICATED
         self.session.login_succeeded(user, mechanism)
+        if authcid and authcid != user:
+            log.notice(f"login: {self.session.peer} {authcid} acting for {user} ({mechanism}) "
+                       f"session={self.session.id}")
         self.registry.register(self.session.spec.name, self.session.peer_host, user)
 
     def _check_limits(self, user: str) -> None:
@@ -230,3 +257,11 @@ class ImapServer:
         if self.store is None:
             raise Bad("not logged in")
         return self.store
+
+
+def _tag_of(prefix: bytes) -> str | None:
+    """The tag at the start of a discarded line, if it looks like one."""
+    tag = prefix.split(b" ", 1)[0].decode("ascii", "replace")
+    if tag and len(prefix.split(b" ", 1)) == 2 and all(c.isalnum() or c in ".-_" for c in tag) and len(tag) <= 64:
+        return tag
+    return None

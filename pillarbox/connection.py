@@ -24,9 +24,10 @@ class ConnectionTimeout(Exception):
 class LineTooLong(Exception):
     """A line exceeded the bound; the rest of it up to CRLF was discarded."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, prefix: bytes = b""):
         super().__init__(f"line longer than {limit} octets")
         self.limit = limit
+        self.prefix = prefix          # the line's first bytes, e.g. to find an IMAP tag
 
 
 class Tap(Protocol):
@@ -120,15 +121,17 @@ class Connection:
             newline = self._buffer.find(b"\n", scanned)
             if newline >= 0:
                 if newline + 1 > limit:
+                    prefix = bytes(self._buffer[:64])
                     del self._buffer[:newline + 1]
-                    raise LineTooLong(limit)
+                    raise LineTooLong(limit, prefix)
                 line = bytes(self._buffer[:newline + 1])
                 del self._buffer[:newline + 1]
                 return line
             scanned = len(self._buffer)
             if scanned > limit:
+                prefix = bytes(self._buffer[:64])
                 self._discard_to_newline()
-                raise LineTooLong(limit)
+                raise LineTooLong(limit, prefix)
             self._fill()
 
     def _discard_to_newline(self) -> None:

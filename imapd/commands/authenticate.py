@@ -6,6 +6,7 @@ from imapd import args
 from imapd.capabilities import listing
 from imapd.errors import Bad, No
 from pillarbox import sasl
+from pillarbox.auth import AuthConfigError
 
 
 def handle(server, command):
@@ -22,12 +23,15 @@ def handle(server, command):
         response = sasl.decode_response(initial) if initial is not None else None
         identity = _exchange(server, mechanism, response)
         user = sasl.authorize(server.config, identity)
+    except AuthConfigError as error:
+        server.login_failed(None, name, str(error))
+        raise No("authentication is not configured on this server", "UNAVAILABLE") from None
     except sasl.SaslError as error:
         if "cancelled" in str(error):
             raise Bad("authentication cancelled") from None
         server.login_failed(_who(mechanism), name, str(error))
         raise No("authentication failed", "AUTHENTICATIONFAILED") from None
-    server.login(user, name)
+    server.login(user, name, authcid=identity.authcid)
     return f"{user} authenticated", f"CAPABILITY {listing(server)}"
 
 

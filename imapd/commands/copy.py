@@ -3,7 +3,7 @@
 from imapd import args, messageset
 from imapd.errors import No
 from imapd.protocol.sequence import format_sequence_set
-from pillarbox.store import MailboxNotFound, QuotaExceeded
+from pillarbox.store import InvalidMailboxName, MailboxNotFound, QuotaExceeded
 
 
 def handle(server, command, *, uid: bool = False):
@@ -21,6 +21,8 @@ def handle(server, command, *, uid: bool = False):
         raise No(f"{args.text(command.args[1])} does not exist", "TRYCREATE") from None
     except QuotaExceeded as error:
         raise No(str(error), "OVERQUOTA") from None
+    except InvalidMailboxName as error:
+        raise No(str(error), "CANNOT") from None
     if not pairs:
         return f"{command.name} completed (no messages)"
     code = (f"COPYUID {uidvalidity} {format_sequence_set([s for s, _ in pairs], sort=False)} "

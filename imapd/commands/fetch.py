@@ -12,6 +12,7 @@ def handle(server, command, *, uid: bool = False):
     if len(tokens) < 2:
         raise Bad("FETCH set items [(CHANGEDSINCE modseq [VANISHED])]")
     target = messageset.uids(server, tokens[0], uid=uid)
+    requested = messageset.parse(tokens[0])
     changed_since, vanished = _modifiers(server, tokens[2], uid) if len(tokens) == 3 else (None, False)
     if len(tokens) > 3:
         raise Bad("too many FETCH arguments")
@@ -22,7 +23,7 @@ def handle(server, command, *, uid: bool = False):
     selected, store = server.selected, server.store
     if changed_since is not None:
         if vanished:
-            _tell_vanished(server, target, changed_since)
+            _tell_vanished(server, requested, changed_since)
         target = [u for u in target if selected.records[u].modseq > changed_since]
         if not any(i.name == "MODSEQ" for i in items):
             items = items + fetching.parse_fetch_items([Atom("MODSEQ")], uid_command=False)[0]
@@ -73,11 +74,11 @@ def _modifiers(server, token, uid):
     return changed_since, vanished
 
 
-def _tell_vanished(server, target, since):
+def _tell_vanished(server, requested, since):
+    """RFC 7162 3.2.6: expunged UIDs within the requested set, since the given MODSEQ."""
     changes = server.store.changes_since(server.selected.name, since)
-    wanted = set(target) if target else set()
-    largest = server.selected.max_uid()
-    gone = [u for u in changes.expunged if u <= largest or not wanted]
+    largest = max(server.selected.max_uid(), changes.uidnext - 1)
+    gone = [u for u in changes.expunged if requested.contains(u, largest)]
     if gone:
         server.send(b"* VANISHED (EARLIER) " + format_sequence_set(gone).encode() + b"\r\n")
 

@@ -15,7 +15,7 @@ def handle(server, command):
     server.flush()
     watcher = server.store.watcher(server.selected.name) if server.selected is not None else None
     timeout = server.config.getduration("imapidletimeout") or server.config.getduration("timeout")
-    deadline = time.monotonic() + max(timeout, 30 * 60 if timeout else 0)
+    deadline = time.monotonic() + max(timeout or 0, 30 * 60)       # RFC 2177: at least 30 minutes
     server.session.title("IDLE", server.selected.external if server.selected is not None else None)
     try:
         return _idle(server, command, watcher, deadline)

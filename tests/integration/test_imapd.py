@@ -447,3 +447,33 @@ def test_idle_hears_changes_made_by_a_foreign_maildir_tool(imap_server):
     assert line.startswith("* 1 FETCH (FLAGS (") and "\\Flagged" in line and "\\Seen" in line
     assert time.monotonic() - started < 1.0
     watcher.sendall(b"DONE\r\n")
+
+
+def test_review_fixes_out_of_range_move_to_self_and_long_line_tag(imap_server):
+    sock = raw_session(imap_server)
+    command(sock, b"a LOGIN demo demo")
+    command(sock, b"b APPEND INBOX {5+}\r\nhello")
+    command(sock, b"c SELECT INBOX")
+    assert command(sock, b"d FETCH 2 (FLAGS)")[-1].startswith("d BAD")
+    assert command(sock, b"e FETCH 1:* (FLAGS)")[-1].startswith("e OK")
+    assert command(sock, b"f MOVE 1 INBOX")[-1].startswith("f NO [CANNOT]")
+    sock.sendall(b"g NOOP " + b"y" * 70_000 + b"\r\n")
+    assert read_line(sock).startswith("g BAD [TOOBIG]")
+    sock.sendall(b"h APPEND INBOX {999999999+}\r\n" + b"z" * 1000)   # refused, and not buffered whole
+    sock.close()
+
+
+def test_no_login_for_unknown_users_even_without_passwords(imap_server, tmp_path):
+    conf = tmp_path / "no-password.conf"
+    conf.write_text(imap_server.imapd_conf.read_text())
+    ours, theirs = socket.socketpair()
+    process = subprocess.Popen([str(BIN / "imapd"), "-N", "-C", str(conf)], stdin=theirs, stdout=theirs)
+    theirs.close()
+    read_line(ours)
+    ours.sendall(b"a LOGIN ghost anything\r\n")
+    assert read_line(ours).startswith("a NO [AUTHENTICATIONFAILED]")
+    ours.sendall(b"b LOGIN demo anything\r\n")
+    assert read_line(ours).startswith("b OK")
+    ours.sendall(b"c LOGOUT\r\n")
+    process.wait(timeout=10)
+    assert not (imap_server.root / "spool" / "user" / "ghost").exists()
