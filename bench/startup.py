@@ -92,7 +92,7 @@ def main() -> int:
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}")
     warm = measure(prefork=2, count=args.connections)
     cold = measure(prefork=0, count=max(20, args.connections // 4))
-    for name, samples in (("pool warm (prefork=2)", warm), ("pool exhausted (fork+exec per connection)", cold)):
+    for name, samples in (("pool warm (prefork=2)", warm), ("pool exhausted (a new worker per connection)", cold)):
         print(f"{name:45s} p50 {statistics.median(samples):7.2f} ms   p99 {percentile(samples, 0.99):7.2f} ms"
               f"   n={len(samples)}")
     print(f"cold/warm p50 ratio: {statistics.median(cold) / statistics.median(warm):.1f}x")

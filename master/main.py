@@ -19,7 +19,7 @@ import tempfile
 from master.cyrusconf import CyrusConf, CyrusConfError, load_cyrus_conf, looks_like_cyrus_conf
 from master.listeners import DEFAULT_BACKLOG, ListenError
 from master.privileges import PrivilegeError, drop_privileges
-from master.spawn import child_path
+from master.spawn import become_subreaper, child_path
 from master.supervisor import StartupError, Supervisor
 from pillarbox import log
 from pillarbox.config import Config, ConfigError, default_config_path
@@ -211,7 +211,8 @@ def _main(options: Options) -> int:
         _remove_stale(options.ready_file)
     lock_dir, temporary_locks = lock_directory(config)
     supervisor = Supervisor(conf, os.path.abspath(cyrus_path), child_environment(imapd_conf, destination),
-                            lock_dir, options.backlog, ready_file=options.ready_file)
+                            lock_dir, options.backlog, ready_file=options.ready_file,
+                            use_templates=config.getbool("worker_templates"))
     try:
         supervisor.open_listeners()
     except ListenError as exc:
@@ -223,6 +224,9 @@ def _main(options: Options) -> int:
     try:
         pidfile.acquire()
         drop_privileges(config.getstr("cyrus_user"), config.getstr("cyrus_group"), [lock_dir])
+        if supervisor.use_templates and not become_subreaper():
+            log.warning("master: cannot become a child subreaper; workers are exec'd, not forked from templates")
+            supervisor.use_templates = False
         supervisor.install_signals()
         supervisor.run_start_entries()
         supervisor.start_daemons()

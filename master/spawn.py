@@ -19,6 +19,17 @@ except OSError:  # pragma: no cover
     _libc = None
 
 
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Adopt orphaned descendants (workers forked by a template), so master
+    can reap and count them. False where the kernel cannot do it."""
+    if _libc is None:
+        return False
+    return _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
 def child_path() -> str:
     """PATH for children: the directory holding master's own executables first,
     so `cmd="imapd"` finds the imapd installed beside master (in a venv too)."""

@@ -24,9 +24,11 @@ from master.cyrusconf import (CyrusConf, CyrusConfError, DaemonEntry, EventEntry
                               load_cyrus_conf)
 from master.listeners import ListenError, close_listener, listener_key, open_listener
 from master.schedule import next_run
+from pillarbox.template import read_pid
 from pillarbox import log
-from pillarbox.masterproto import (ENV_ACCEPT_LOCK, ENV_SERVICE, LISTEN_FD, READY_LINE, STATUS_FD,
-                                   Status, decode_statuses)
+from pillarbox.masterproto import (ENV_ACCEPT_LOCK, ENV_MASTER_PID, ENV_SERVICE, ENV_TEMPLATE, FORK_REQUEST,
+                                   LISTEN_FD, READY_LINE, STATUS_FD, TEMPLATE_FD, TEMPLATE_READY, Status,
+                                   decode_statuses)
 from pillarbox.proctitle import set_title
 
 FAILURE_LIMIT = 5                # failed starts within FAILURE_WINDOW disable a service
@@ -35,12 +37,21 @@ SHUTDOWN_GRACE = 10.0            # seconds between SIGTERM and SIGKILL at shutdo
 READY_WAIT = 15.0                # how long -r waits for the first workers to report
 DAEMON_WAIT = 60.0               # how long a wait=y DAEMON has to say "ok"
 BABYSIT_FORKRATE = 10
+TEMPLATE_REPLY_WAIT = 2.0        # seconds a template has to answer a fork request
+
+
+@dataclass
+class Template:
+    """A pre-imported process that forks this pool's workers on request."""
+    pid: int
+    control: int                 # our end of the control socket
+    ready: bool = False
 
 
 @dataclass
 class Child:
     pid: int
-    kind: str                    # "service" | "daemon" | "event"
+    kind: str                    # "service" | "template" | "daemon" | "event"
     name: str
     pool: "Pool | None" = None
     state: str = "ready"          # services: "ready" | "busy"
@@ -62,6 +73,8 @@ class Pool:
         self.forks: collections.deque[float] = collections.deque()
         self.failures: collections.deque[float] = collections.deque()
         self.disabled = False
+        self.template: Template | None = None
+        self.templates_unsupported = False
 
     @property
     def name(self) -> str:
@@ -112,13 +125,14 @@ class StartupError(Exception):
 
 class Supervisor:
     def __init__(self, conf: CyrusConf, cyrus_conf_path: str, child_env: dict[str, str],
-                 lock_dir: str, backlog: int, ready_file: str | None = None):
+                 lock_dir: str, backlog: int, ready_file: str | None = None, use_templates: bool = True):
         self.conf = conf
         self.cyrus_conf_path = cyrus_conf_path
         self.child_env = child_env
         self.lock_dir = lock_dir
         self.backlog = backlog
         self.ready_file = ready_file
+        self.use_templates = use_templates
         self.pools: dict[str, Pool] = {}
         self.children: dict[int, Child] = {}
         self.daemons: dict[str, DaemonState] = {}
@@ -178,7 +192,13 @@ class Supervisor:
         self._schedule_events(self.conf.events)
         log.info(f"master ready: {self._summary()}")
         while not self.stopping:
-            self._tick()
+            try:
+                self._tick()
+            except Exception:       # a bug must not take every service down with master
+                import traceback
+                log.critical("master: internal error, continuing: " +
+                             " | ".join(traceback.format_exc().strip().splitlines()))
+                time.sleep(0.1)
         return self._shutdown()
 
     # ------------------------------------------------------------ the loop
@@ -192,16 +212,23 @@ class Supervisor:
         poller = select.poll()
         poller.register(self._wake_r, select.POLLIN)
         poller.register(self._status_r, select.POLLIN)
-        on_demand = {}
+        on_demand, starting = {}, {}
         for pool in self.pools.values():
             if pool.ready == 0 and pool.may_fork(now):
                 poller.register(pool.listener.fileno(), select.POLLIN)
                 on_demand[pool.listener.fileno()] = pool
+            if pool.template is not None and not pool.template.ready:
+                poller.register(pool.template.control, select.POLLIN)
+                starting[pool.template.control] = pool
         for fd, _ in poller.poll(self._poll_timeout(now) * 1000):
             if fd == self._wake_r:
                 self._handle_signals()
             elif fd == self._status_r:
                 self._read_statuses()
+            elif fd in starting:
+                pool = starting[fd]
+                if pool.template is not None and pool.template.control == fd:
+                    self._template_spoke(pool)
             elif fd in on_demand and on_demand[fd].ready == 0 and not self.stopping:
                 self._spawn_worker(on_demand[fd])
         self._read_statuses()
@@ -223,23 +250,92 @@ class Supervisor:
 
     # ------------------------------------------------------------ workers
 
-    def _spawn_worker(self, pool: Pool) -> None:
+    def _worker_env(self, pool: Pool) -> dict[str, str]:
         env = self._env()
         env[ENV_SERVICE] = pool.name
         env[ENV_ACCEPT_LOCK] = pool.lock_path
-        try:
-            pid = spawning.spawn(pool.entry.cmd, env, fds={STATUS_FD: self._status_w,
-                                                           LISTEN_FD: pool.listener.fileno()},
-                                 maxfds=pool.entry.maxfds)
-        except OSError as exc:
-            log.error(f"service {pool.name}: fork failed: {exc}")
-            pool.forks.append(time.monotonic())
-            return
+        return env
+
+    def _spawn_worker(self, pool: Pool) -> None:
+        pid = self._fork_from_template(pool)
+        if pid is None:
+            self._maybe_start_template(pool)
+            try:
+                pid = spawning.spawn(pool.entry.cmd, self._worker_env(pool),
+                                     fds={STATUS_FD: self._status_w, LISTEN_FD: pool.listener.fileno()},
+                                     maxfds=pool.entry.maxfds)
+            except OSError as exc:
+                log.error(f"service {pool.name}: fork failed: {exc}")
+                pool.forks.append(time.monotonic())
+                return
         pool.forks.append(time.monotonic())
         pool.ready += 1
         pool.active += 1
         self.children[pid] = Child(pid, "service", pool.name, pool=pool)
         log.debug(f"service {pool.name}: forked worker {pid} ({pool.ready} ready, {pool.active} active)")
+
+    # ------------------------------------------------------------ templates
+
+    def _maybe_start_template(self, pool: Pool) -> None:
+        if not self.use_templates or pool.templates_unsupported or pool.template is not None or self.stopping:
+            return
+        ours, theirs = socket.socketpair()
+        env = self._worker_env(pool)
+        env[ENV_TEMPLATE] = "1"
+        env[ENV_MASTER_PID] = str(os.getpid())
+        try:
+            pid = spawning.spawn(pool.entry.cmd, env, maxfds=pool.entry.maxfds,
+                                 fds={STATUS_FD: self._status_w, LISTEN_FD: pool.listener.fileno(),
+                                      TEMPLATE_FD: theirs.fileno()})
+        except OSError as exc:
+            log.warning(f"service {pool.name}: cannot start a template ({exc}); forking workers by exec")
+            ours.close()
+            return
+        finally:
+            theirs.close()
+        control = ours.detach()
+        os.set_inheritable(control, False)
+        pool.template = Template(pid, control)
+        self.children[pid] = Child(pid, "template", pool.name, pool=pool)
+
+    def _template_spoke(self, pool: Pool) -> None:
+        template = pool.template
+        try:
+            said = os.read(template.control, 1)
+        except OSError:
+            said = b""
+        if said == TEMPLATE_READY:
+            template.ready = True
+            log.debug(f"service {pool.name}: template pid {template.pid} ready")
+        else:
+            self._drop_template(pool)
+
+    def _fork_from_template(self, pool: Pool) -> int | None:
+        template = pool.template
+        if template is None or not template.ready:
+            return None
+        try:
+            os.write(template.control, FORK_REQUEST)
+            readable, _, _ = select.select([template.control], [], [], TEMPLATE_REPLY_WAIT)
+            pid = read_pid(template.control) if readable else -1
+        except OSError:
+            pid = -1
+        if pid <= 0:
+            log.warning(f"service {pool.name}: template pid {template.pid} did not fork; replacing it")
+            self._drop_template(pool)
+            return None
+        return pid
+
+    def _drop_template(self, pool: Pool) -> None:
+        template = pool.template
+        if template is None:
+            return
+        pool.template = None
+        try:
+            os.close(template.control)
+        except OSError:
+            pass
+        _kill(template.pid, signal.SIGTERM)
 
     def _read_statuses(self) -> None:
         while True:
@@ -257,6 +353,8 @@ class Supervisor:
         child = self.children.get(pid)
         if child is None or child.pool is None:
             return
+        if child.kind == "template":
+            self._template_is_a_worker(child)
         child.reported = True
         if child.retiring:
             return
@@ -271,6 +369,22 @@ class Supervisor:
             pool.connections += 1
         elif not isinstance(status, Status):
             log.warning(f"service {pool.name}: worker {pid} sent unknown status {status}")
+
+    def _template_is_a_worker(self, child: Child) -> None:
+        """The cmd ignored PILLARBOX_TEMPLATE and serves as an ordinary worker:
+        count it as one, and fork this service's workers by exec from now on."""
+        pool = child.pool
+        pool.templates_unsupported = True
+        if pool.template is not None and pool.template.pid == child.pid:
+            try:
+                os.close(pool.template.control)
+            except OSError:
+                pass
+            pool.template = None
+        child.kind = "service"
+        child.state = "busy"
+        pool.active += 1
+        log.info(f"service {pool.name}: {' '.join(pool.entry.cmd)} does not fork from a template; using exec")
 
     def _retire(self, child: Child) -> None:
         """Ask a worker to leave: now if idle, after its session if busy."""
@@ -302,6 +416,8 @@ class Supervisor:
                 self._log_state()
 
     def _reap(self) -> None:
+        # a child's last status records were written before it died: apply them first
+        self._read_statuses()
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -317,6 +433,11 @@ class Supervisor:
             return
         if child.kind == "service":
             self._worker_exited(child, status)
+        elif child.kind == "template":
+            if child.pool is not None and child.pool.template is not None and child.pool.template.pid == child.pid:
+                self._drop_template(child.pool)
+                if not self.stopping and not _clean_exit(status):
+                    log.warning(f"service {child.name}: template pid {child.pid} {describe_exit(status)}")
         elif child.kind == "daemon":
             self._daemon_exited(child, status)
         elif not _clean_exit(status):
@@ -471,6 +592,8 @@ class Supervisor:
         for child in self.children.values():
             if child.kind == "service":
                 self._retire(child)
+        for pool in old_pools.values():
+            self._drop_template(pool)          # new workers must start from the new config
         self.pools = new_pools
 
     def _reload_daemons(self, conf: CyrusConf) -> None:

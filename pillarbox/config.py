@@ -160,6 +160,7 @@ _TABLE = (
     Option("max_connections_per_host", "int", 0, "pillarbox extension: connections per client address; 0: unlimited"),
     Option("login_failure_delay", "duration", 2, "pillarbox extension: pause after a failed login, growing with each failure"),
     Option("max_login_failures", "int", 3, "pillarbox extension: failed logins before the connection is closed"),
+    Option("worker_templates", "bool", True, "pillarbox extension: fork workers from a pre-imported template process"),
 )
 
 OPTIONS: dict[str, Option] = {opt.name: opt for opt in _TABLE}

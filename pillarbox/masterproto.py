@@ -24,6 +24,13 @@ ENV_SERVICE = "CYRUS_SERVICE"          # the SERVICES entry name, as Cyrus's mas
 ENV_ACCEPT_LOCK = "PILLARBOX_ACCEPT_LOCK"
 ENV_CONFIG = "PILLARBOX_CONFIG"        # imapd.conf master was given, for workers without -C
 ENV_LOG = "PILLARBOX_LOG"              # "syslog" or "stderr": where every process logs
+ENV_TEMPLATE = "PILLARBOX_TEMPLATE"    # set: be a template that forks workers on request (fd 5)
+ENV_MASTER_PID = "PILLARBOX_MASTER_PID"
+
+TEMPLATE_FD = 5
+TEMPLATE_READY = b"R"                  # template -> master: imported and ready to fork
+FORK_REQUEST = b"F"                    # master -> template: fork one worker; reply: its pid (=i)
+PID_RECORD = struct.Struct("=i")
 
 READY_LINE = b"ok\r\n"
 

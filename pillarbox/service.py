@@ -64,6 +64,7 @@ class ServiceSpec:
     has_password: bool = True                   # accepts -N
     extra_options: str = ""                     # more getopt letters, e.g. "a" or "x:"
     usage: str = ""
+    preload: Callable[[], None] | None = None   # imports a template does before forking workers
 
     @property
     def default_service_name(self) -> str:
@@ -441,6 +442,13 @@ def started_by_master() -> bool:
         probe.close()
 
 
+def _run_worker(spec: ServiceSpec, config: Config, options: WorkerOptions) -> None:
+    try:
+        Worker(spec, config, options).run()
+    except Terminated:
+        pass
+
+
 def load_worker_config(spec: ServiceSpec, options: WorkerOptions) -> Config:
     service = os.environ.get(ENV_SERVICE) or spec.default_service_name
     path = options.config_path or default_config_path()
@@ -471,10 +479,11 @@ def run_service(spec: ServiceSpec, argv: list[str] | None = None) -> int:
     for warning in config.warnings:
         log.debug(warning)
     if under_master:
-        try:
-            Worker(spec, config, options).run()
-        except Terminated:
-            pass
+        from pillarbox.template import serve_as_template, template_requested
+        if template_requested():
+            serve_as_template(spec.name, spec.preload, lambda: _run_worker(spec, config, options))
+        else:
+            _run_worker(spec, config, options)
     else:
         serve_connection(spec, config, options, Connection.from_stdio())
     return 0

@@ -127,7 +127,11 @@ class Master:
 
     def workers(self, name: str = "echo", state: str | None = None) -> dict[int, str]:
         prefix = f"{name}: " + (state or "")
-        return {pid: title for pid, title in self.children().items() if title.startswith(prefix)}
+        return {pid: title for pid, title in self.children().items()
+                if title.startswith(prefix) and title != f"{name}: template"}
+
+    def templates(self, name: str = "echo") -> dict[int, str]:
+        return {pid: title for pid, title in self.children().items() if title == f"{name}: template"}
 
     def log(self) -> str:
         return self.logfile.read_text() if self.logfile.exists() else ""

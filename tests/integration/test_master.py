@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import (BIN, alive, connect, echo_cmd, free_port, proc_children, read_line,
+from tests.integration.conftest import (BIN, ECHO, alive, connect, echo_cmd, free_port, proc_children, read_line,
                                         wait_for)
 
 
@@ -442,10 +442,10 @@ def test_root_master_drops_to_cyrus_user():
         instance.process = subprocess.Popen([python, "-m", "master.main"] + instance.command()[1:], cwd=root,
                                             env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
         wait_for(instance.ready_file.exists, what="ready file")
-        # this interpreter may lack setproctitle: find the worker by its command line
-        (worker,) = wait_for(lambda: [pid for pid, title in instance.children().items() if str(ECHO) in title
+        # this interpreter may lack setproctitle: find the worker (and template) by command line
+        processes = wait_for(lambda: [pid for pid, title in instance.children().items() if str(ECHO) in title
                                       or title.startswith("echo:")], what="worker")
-        assert os.stat(f"/proc/{worker}").st_uid == nobody.pw_uid
+        assert all(os.stat(f"/proc/{pid}").st_uid == nobody.pw_uid for pid in processes)
         assert os.stat(f"/proc/{instance.pid}").st_uid == nobody.pw_uid
         assert session_pid(port)
         assert "dropped privileges to nobody" in instance.log()
@@ -454,3 +454,37 @@ def test_root_master_drops_to_cyrus_user():
         if instance.process and instance.process.poll() is None:
             instance.process.kill()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_workers_are_forked_from_a_template_and_reaped_by_master(master):
+    port = free_port()
+    master.write_services(f"echo cmd={echo_cmd('-U', '1')} listen=127.0.0.1:{port} prefork=1")
+    master.start()
+    (template,) = wait_for(lambda: master.templates(), what="a template process")
+    first = session_pid(port)                   # -U 1: every session needs a new worker
+    second = wait_for(lambda: session_pid(port), what="a second worker")
+    assert first != second
+    for pid in (second,):
+        status = open(f"/proc/{pid}/status").read() if alive(pid) else ""
+        assert not status or f"PPid:\t{master.pid}" in status        # adopted by master
+    wait_for(lambda: not alive(first), what="the recycled worker to be reaped")
+    assert "forked worker failed" not in master.log()
+    assert alive(template)
+
+
+def test_a_cmd_without_template_support_is_execd(master):
+    port = free_port()
+    script = master.root / "plain.py"
+    script.write_text(f"""
+import sys
+sys.path.insert(0, {str(ECHO.parent.parent.parent)!r})
+import os
+os.environ.pop("PILLARBOX_TEMPLATE", None)      # a program that knows nothing of templates
+sys.argv = [{str(ECHO)!r}]
+exec(open({str(ECHO)!r}).read())
+""")
+    master.write_services(f'echo cmd="{sys.executable} {script}" listen=127.0.0.1:{port} prefork=2')
+    master.start()
+    wait_for(lambda: "does not fork from a template; using exec" in master.log(), what="fallback noticed")
+    assert session_pid(port) and session_pid(port)
+    assert not master.templates()
