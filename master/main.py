@@ -230,6 +230,8 @@ def _main(options: Options) -> int:
         supervisor.install_signals()
         supervisor.run_start_entries()
         supervisor.start_daemons()
+        if supervisor.use_templates:
+            supervisor.start_templates()
         return supervisor.run()
     except (StartupError, PrivilegeError) as exc:
         supervisor.close_listeners()

@@ -187,6 +187,23 @@ class Supervisor:
             state = self.daemons[entry.name] = DaemonState(entry)
             self._spawn_daemon(state, wait=entry.wait)
 
+    def start_templates(self, limit: float = 5.0) -> None:
+        """Start every pool's template and give them a moment to import, so
+        even the first preforked workers are forked rather than exec'd."""
+        for pool in self.pools.values():
+            self._maybe_start_template(pool)
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            waiting = {p.template.control: p for p in self.pools.values() if p.template and not p.template.ready}
+            if not waiting:
+                return
+            readable, _, _ = select.select(list(waiting), [], [], max(0.0, deadline - time.monotonic()))
+            for fd in readable:
+                pool = waiting[fd]
+                if pool.template is not None and pool.template.control == fd:
+                    self._template_spoke(pool)
+            self._read_statuses()          # a cmd without template support reports as a worker
+
     def run(self) -> int:
         self.ready_deadline = time.monotonic() + READY_WAIT
         self._schedule_events(self.conf.events)
