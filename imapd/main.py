@@ -21,20 +21,10 @@ def _serve(session) -> None:
 
 def _preload() -> None:
     """Everything a session may need, imported once in the template."""
-    import importlib
-    import sqlite3  # noqa: F401
-    import ssl  # noqa: F401
-
-    import imapd.fetch  # noqa: F401
-    import imapd.search  # noqa: F401
-    import imapd.server  # noqa: F401
-    import pillarbox.mime  # noqa: F401
-    import pillarbox.sasl  # noqa: F401
-    import pillarbox.store  # noqa: F401
-    import pillarbox.store.notify  # noqa: F401
-    from imapd.commands.dispatch import COMMANDS
-    for module, _ in COMMANDS.values():
-        importlib.import_module(f"imapd.commands.{module}")
+    from pillarbox.template import preload_packages
+    preload_packages("imapd", "pillarbox")
+    from imapd.warmup import warm_up
+    warm_up()
 
 
 SPEC = ServiceSpec("imapd", serve=_serve, usage="[MAILDIR]", preload=_preload)

@@ -25,6 +25,7 @@ class _State:
     destination = STDERR
     debug_enabled = False
     syslog = None
+    muted = False
 
 
 _state = _State()
@@ -54,8 +55,18 @@ def destination() -> str:
     return _state.destination
 
 
+class muted:
+    """Within `with log.muted():` nothing is logged (a template's warm-up session)."""
+
+    def __enter__(self) -> None:
+        self.previous, _state.muted = _state.muted, True
+
+    def __exit__(self, *exc) -> None:
+        _state.muted = self.previous
+
+
 def _emit(level: str, message: str) -> None:
-    if level == "debug" and not _state.debug_enabled:
+    if _state.muted or (level == "debug" and not _state.debug_enabled):
         return
     if _state.syslog is not None:
         _state.syslog.syslog(_LEVELS[level], message)

@@ -115,5 +115,23 @@ def _read_exactly(fd: int, size: int) -> bytes:
     return data
 
 
+SHARED_STDLIB = ("base64", "calendar", "getpass", "hashlib", "hmac", "json", "secrets", "shutil", "sqlite3",
+                 "ssl", "uuid", "email.utils", "email.header", "ctypes", "fcntl", "select", "struct", "bisect")
+
+
+def preload_packages(*packages: str) -> None:
+    """Import every module of the given packages and the stdlib modules sessions
+    use, so each forked worker shares them instead of importing its own copy."""
+    import importlib
+    import pkgutil
+    for name in SHARED_STDLIB:
+        importlib.import_module(name)
+    for package_name in packages:
+        package = importlib.import_module(package_name)
+        for info in pkgutil.walk_packages(package.__path__, package_name + "."):
+            if not info.name.endswith(("__main__", ".admin", ".devsetup")):
+                importlib.import_module(info.name)
+
+
 def template_requested() -> bool:
     return bool(os.environ.get(ENV_TEMPLATE))
