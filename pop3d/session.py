@@ -1,109 +1,171 @@
-"""The POP3 session as far as this build goes: greeting, CAPA, USER/PASS,
-STLS, NOOP, QUIT on the shared runtime. The maildrop commands arrive with
-issue 6; until then they get -ERR [SYS/TEMP].
+"""One POP3 connection: the state, the command loop, and output.
+
+RFC 1939's states: AUTHORIZATION until a login opens and locks the maildrop
+(pop3d.login), TRANSACTION until QUIT, then UPDATE (Maildrop.commit) and
+the end. Commands live one per module in pop3d/commands/ (dispatch.py says
+which state each is valid in); each returns its complete response as bytes
+or raises Err. This module reads lines, runs handlers, and writes: each
+response in one write, and responses to pipelined commands (RFC 2449
+PIPELINING) together while more input is already waiting.
+
+A session that ends without QUIT in the TRANSACTION state (dropped
+connection, autologout, shutdown, a crash) changes nothing in the maildrop;
+the lock goes with the process's descriptor in every case.
 """
 
 from __future__ import annotations
 
-from pillarbox.auth import AuthConfigError, check_password
-from pillarbox.connection import LineTooLong
+import time
+from typing import TYPE_CHECKING
+
+from pillarbox import log
+from pillarbox.connection import ConnectionClosed, ConnectionTimeout, LineTooLong
+from pillarbox.proclist import ProcessRegistry
 from pillarbox.service import Session
+from pillarbox.store import StoreError
+from pop3d import protocol
+from pop3d.errors import AUTH, SYS_TEMP, Disconnect, Err
+from pop3d.protocol import AUTHORIZATION
 
-MAX_LINE = 512          # RFC 2449: 255 octets of arguments, with room to spare
-MAILDROP_COMMANDS = {"STAT", "LIST", "UIDL", "TOP", "RETR", "DELE", "RSET", "APOP", "AUTH"}
+if TYPE_CHECKING:
+    from pillarbox.store import UserStore
+    from pop3d.lock import MaildropLock
+    from pop3d.maildrop import Maildrop
+
+RFC1939_MIN_AUTOLOGOUT = 10 * 60      # RFC 1939 section 3: at least 10 minutes
+FLUSH_AT = 1 << 20                    # pipelined responses held back at most this much
 
 
-class Pop3Session:
+class Pop3Server:
     def __init__(self, session: Session):
         self.session = session
         self.conn = session.conn
-        self.user_given: str | None = None
+        self.config = session.config
+        self.state = AUTHORIZATION
+        self.user: str | None = None
+        self.given_user: str | None = None      # USER name awaiting PASS
+        self.timestamp: str | None = None       # the APOP challenge of the greeting
+        self.store: UserStore | None = None       # these three exist in the TRANSACTION state
+        self.maildrop: Maildrop | None = None
+        self.lock: MaildropLock | None = None
+        self.registry = ProcessRegistry(self.config.getpath("configdirectory"))
+        self.login_failures = 0
+        self.counts = {"retr": 0, "top": 0, "dele": 0}      # logged at the end, as Cyrus does
+        self.max_sasl_line = max(self.config.getint("max_line_length"), protocol.MAX_COMMAND_LINE)
+        self._out: list[bytes] = []
+        self._out_size = 0
 
-    def send(self, text: str) -> None:
-        self.conn.write(text.encode("utf-8") + b"\r\n")
+    # ------------------------------------------------------------ output
+
+    def send(self, data: bytes) -> None:
+        if not data:
+            return
+        self._out.append(data)
+        self._out_size += len(data)
+
+    def flush(self) -> None:
+        if not self._out:
+            return
+        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        self._out.clear()
+        self._out_size = 0
+        self.conn.write(data)
+
+    # ------------------------------------------------------------ the loop
 
     def run(self) -> None:
-        self.conn.set_timeout(max(self.session.config.getduration("poptimeout"), 600))
+        self.conn.set_timeout(max(self.config.getduration("poptimeout"), RFC1939_MIN_AUTOLOGOUT))
+        try:
+            if not self.greet():
+                return
+            while True:
+                self.step()
+                if not self.conn.has_pending_input() or self._out_size >= FLUSH_AT:
+                    self.flush()
+        except Disconnect as disconnect:
+            self.send(disconnect.reply)
+            self.flush()
+        except ConnectionTimeout:
+            self._say_goodbye(protocol.err("autologout: idle for too long", SYS_TEMP))
+            raise
+        finally:
+            self.end()
+
+    def greet(self) -> bool:
+        from pop3d import apop, capabilities
         closed = self.session.shutdown_message()
         if closed:
-            self.send(f"-ERR [SYS/TEMP] {closed}")
-            return
-        self.send("+OK pillarbox POP3 server ready")
-        while True:
-            try:
-                line = self.conn.readline(MAX_LINE)
-            except LineTooLong:
-                self.send("-ERR line too long")
-                continue
-            words = line.decode("utf-8", "replace").strip().split(" ")
-            if not self.command(words[0].upper(), words[1:]):
-                return
-
-    def command(self, name: str, args: list[str]) -> bool:
-        self.session.commands += 1
-        self.session.title(name)
-        if name == "QUIT":
-            self.send("+OK pillarbox POP3 server signing off")
+            self.send(protocol.err(closed, SYS_TEMP))
+            self.flush()
             return False
-        if name == "NOOP" and self.session.user:
-            self.send("+OK")
-        elif name == "CAPA":
-            self.send("+OK capability list follows\r\n" + "\r\n".join(self.capabilities()) + "\r\n.")
-        elif name == "STLS":
-            self.stls()
-        elif name == "USER" and not self.session.user:
-            self.user(args)
-        elif name == "PASS" and not self.session.user:
-            self.password(" ".join(args))
-        elif name in MAILDROP_COMMANDS and self.session.user:
-            self.send("-ERR [SYS/TEMP] maildrop access is not yet available in this pillarbox build")
-        else:
-            self.send(f"-ERR unknown command or not valid in this state: {name[:20]}")
+        host = apop.hostname(self.config)
+        if apop.offered(self.config, no_password=self.session.options.no_password):
+            self.timestamp = apop.make_timestamp(host)
+        self.send(protocol.ok(capabilities.greeting(self, host)))
+        self.flush()
         return True
 
-    def capabilities(self) -> list[str]:
-        caps = ["IMPLEMENTATION pillarbox", "RESP-CODES", "PIPELINING"]
-        if self.session.plaintext_allowed() and not self.session.user:
-            caps.append("USER")
-        if self.session.tls_available():
-            caps.append("STLS")
-        return caps
-
-    def stls(self) -> None:
-        if self.session.user or not self.session.tls_available():
-            self.send("-ERR STLS not available")
-            return
-        self.send("+OK begin TLS negotiation")
-        self.session.start_tls()
-
-    def user(self, args: list[str]) -> None:
-        if not self.session.plaintext_allowed():
-            self.send("-ERR [AUTH] plaintext authentication is disabled before STLS")
-        elif len(args) != 1 or not args[0]:
-            self.send("-ERR USER needs one name")
-        else:
-            self.user_given = args[0]
-            self.send("+OK send PASS")
-
-    def password(self, password: str) -> None:
-        user = self.user_given
-        if user is None:
-            self.send("-ERR send USER first")
-            return
-        self.user_given = None
+    def step(self) -> None:
+        """Read one command line and answer it (into the output buffer)."""
         try:
-            ok = self.session.options.no_password or check_password(self.session.config, user, password)
-        except AuthConfigError as exc:
-            self.session.login_failed(user, "USER", str(exc))
-            self.send("-ERR [SYS/TEMP] authentication is not configured")
+            line = self.conn.readline(protocol.MAX_COMMAND_LINE)
+        except LineTooLong:
+            self.send(protocol.err(f"command line too long (at most {protocol.MAX_COMMAND_LINE} octets)"))
             return
-        if not ok:
-            self.session.login_failed(user, "USER", "authentication failed")
-            self.send("-ERR [AUTH] invalid user name or password")
-            return
-        self.session.login_succeeded(user, "USER")
-        self.send(f"+OK {user} logged in")
+        self.execute(protocol.parse_command(line))
+
+    def execute(self, command: protocol.Command) -> None:
+        from pop3d.commands import dispatch
+        self.session.commands += 1
+        self.session.title(command.name if dispatch.known(command.name) else "?",
+                           self.maildrop.mailbox if self.maildrop is not None else None)
+        closed = self.session.shutdown_message()
+        if closed:
+            raise Disconnect(protocol.err(closed, SYS_TEMP))
+        try:
+            reply = dispatch.run(self, command)
+        except Err as failure:
+            reply = protocol.err(failure.text, failure.code)
+        except StoreError as error:
+            log.warning(f"store error for {self.user} in {command.name}: {error} session={self.session.id}")
+            reply = protocol.err("the mail store failed; try again later", SYS_TEMP)
+        self.send(reply)
+
+    def _say_goodbye(self, reply: bytes) -> None:
+        try:
+            self.send(reply)
+            self.flush()
+        except (ConnectionClosed, ConnectionTimeout):
+            pass
+
+    # ------------------------------------------------------------ logging in and out
+
+    def count_login_failure(self, user: str | None, mechanism: str, reason: str) -> None:
+        """Log, count, slow down; past max_login_failures the connection closes."""
+        self.session.login_failed(user, mechanism, reason)
+        self.login_failures += 1
+        self.flush()
+        delay = self.config.getduration("login_failure_delay") * self.login_failures
+        if delay:
+            time.sleep(min(delay, 15))
+        if self.login_failures >= self.config.getint("max_login_failures"):
+            raise Disconnect(protocol.err("authentication failed; too many failures, closing the connection",
+                                          AUTH))
+
+    def end(self) -> None:
+        """Whatever the way out: no commit, release the lock, close the store."""
+        if self.maildrop is not None:
+            counts = " ".join(f"{name}={value}" for name, value in self.counts.items())
+            log.info(f"pop3 counts: {self.user} {self.maildrop.mailbox} {counts} session={self.session.id}")
+        self.registry.unregister()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        self.maildrop = None
 
 
 def serve(session: Session) -> None:
-    Pop3Session(session).run()
+    Pop3Server(session).run()
