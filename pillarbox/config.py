@@ -123,6 +123,7 @@ _TABLE = (
     Option("client_timeout", "duration", 10, "timeout for outgoing client connections", unit="s"),
     # POP3
     Option("poptimeout", "duration", 10 * 60, "idle POP3 autologout", unit="m"),
+    Option("allowapop", "bool", True, "allow POP3 APOP (needs {PLAIN} password entries)"),
     Option("popminpoll", "duration", 0, "minimum time between POP3 logins of one user", unit="m"),
     Option("poppollpadding", "int", 1, "POP3 logins allowed before popminpoll applies"),
     Option("popexpiretime", "duration", -86400, "EXPIRE value advertised by CAPA; negative: NEVER", unit="d"),

@@ -70,7 +70,7 @@ def store_supports_apop(config: "Config") -> bool:
 
 
 def offered(config: "Config", *, no_password: bool) -> bool:
-    if config.getbool("tls_required"):
+    if config.getbool("tls_required") or not config.getbool("allowapop"):
         return False
     return no_password or store_supports_apop(config)
 

@@ -263,3 +263,15 @@ def test_apop_timestamps_are_unique_msg_ids():
     assert first != second
     assert first.startswith(f"<{os.getpid()}.") and first.endswith("@mail.example.org>")
     assert apop.make_timestamp("bad host_name!").endswith("@badhostname>")
+
+
+def test_allowapop_no_switches_apop_off(tmp_path):
+    from pillarbox.auth.passwd import PasswdFile
+    from pillarbox.config import Config
+    from pop3d import apop
+    (tmp_path / "passwd").write_text("alice:{PLAIN}secret\n")
+    assert PasswdFile(str(tmp_path / "passwd")).lookup("alice")
+    on = Config.from_text(f"configdirectory: {tmp_path}\n")
+    off = Config.from_text(f"configdirectory: {tmp_path}\nallowapop: no\n")
+    assert apop.offered(on, no_password=False) is True
+    assert apop.offered(off, no_password=False) is False
