@@ -1,6 +1,12 @@
 """lmtpd(8): LMTP delivery, one connection per process.
 
     lmtpd [-C imapd.conf] [-U uses] [-T timeout] [-s] [-p ssf] [-D] [-a]
+
+-a preauthorises connections on internet sockets (as Cyrus's lmtpd -a);
+UNIX-socket connections are always preauthorised. The protocol lives in
+lmtpd.protocol (syntax), lmtpd.data (the DATA stream), lmtpd.machine (the
+state machine), lmtpd.policy/recipients/folders/delivery/duplicate (what
+the admin decides and the store), lmtpd.session (the I/O).
 """
 
 from __future__ import annotations
@@ -15,7 +21,22 @@ def _serve(session) -> None:
     serve(session)
 
 
-SPEC = ServiceSpec("lmtpd", serve=_serve, has_password=False, extra_options="a", usage="[-a]")
+def _preload() -> None:
+    """Everything a session may need, imported once in the template."""
+    import sqlite3  # noqa: F401
+    import ssl  # noqa: F401
+
+    import lmtpd.session  # noqa: F401  (machine, policy, delivery, duplicate, folders, recipients)
+    import pillarbox.mime  # noqa: F401
+    import pillarbox.sasl  # noqa: F401
+    import pillarbox.store  # noqa: F401
+
+
+_SPEC_ARGS = dict(serve=_serve, has_password=False, extra_options="a", usage="[-a]")
+try:
+    SPEC = ServiceSpec("lmtpd", preload=_preload, **_SPEC_ARGS)
+except TypeError:          # a runtime without worker templates
+    SPEC = ServiceSpec("lmtpd", **_SPEC_ARGS)
 
 
 def main(argv: list[str] | None = None) -> int:
