@@ -31,7 +31,7 @@ from lmtpd.protocol import Reply
 from lmtpd.data import ReceivedMessage
 from pillarbox import log
 from pillarbox.config import Config
-from pillarbox.store import MailboxNotFound, QuotaExceeded, StoreError, UserStore
+from pillarbox.store import MailboxNotFound, PreparedMessage, QuotaExceeded, StoreError, UserStore, prepare_message
 
 
 def quota_reply(config: Config, what: str) -> Reply:
@@ -118,7 +118,8 @@ class Deliverer:
     def deliver(self, envelope: Envelope, message: ReceivedMessage) -> list[Reply]:
         self.transactions += 1
         token = f"{_clean(self.origin.session_id)}.{self.transactions}"
-        stored = trace_fields(envelope, self.origin, token=token) + message.data
+        # parsed once here, however many recipients and partitions it goes to
+        stored = prepare_message(trace_fields(envelope, self.origin, token=token) + message.data)
         ident = duplicate.identity(message.data) if self.suppress_duplicates else None
         outcomes: dict[tuple[str, str], Outcome] = {}
         replies = []
@@ -150,7 +151,7 @@ class Deliverer:
         # keeps the copies already made from being made again
         return next((f for f in failures if f.temporary), failures[0])
 
-    def _deliver_target(self, accepted: Accepted, target, envelope: Envelope, stored: bytes,
+    def _deliver_target(self, accepted: Accepted, target, envelope: Envelope, stored: PreparedMessage,
                         ident, token: str, outcomes: dict) -> Outcome:
         who = f"<{accepted.path.address}>"
         try:
@@ -171,7 +172,7 @@ class Deliverer:
         outcomes[(target.user, folder)] = outcome
         return outcome
 
-    def _append(self, store: UserStore, folder: str, stored: bytes, ident, token: str, envelope: Envelope,
+    def _append(self, store: UserStore, folder: str, stored: PreparedMessage, ident, token: str, envelope: Envelope,
                 who: str) -> Outcome:
         dup_key = duplicate.key(ident, folder) if ident else None
         message_id = ident[0] if ident else "-"

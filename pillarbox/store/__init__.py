@@ -9,8 +9,8 @@ from pillarbox.store.errors import (InvalidMailboxName, MailboxExists, MailboxNo
                                     MessageNotFound, QuotaExceeded, StoreError, UserNotFound)
 from pillarbox.store.maildir import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, SYSTEM_FLAGS
 from pillarbox.store.records import AppendResult, Changes, MailboxInfo, MessageRecord
-from pillarbox.store.userstore import INBOX, UserStore
+from pillarbox.store.userstore import INBOX, PreparedMessage, UserStore, prepare_message
 
 __all__ = ["ANSWERED", "AppendResult", "Changes", "DELETED", "DRAFT", "FLAGGED", "INBOX", "InvalidMailboxName",
            "MailboxExists", "MailboxInfo", "MailboxNotEmptyOrSpecial", "MailboxNotFound", "MessageNotFound",
-           "MessageRecord", "QuotaExceeded", "SEEN", "SYSTEM_FLAGS", "StoreError", "UserNotFound", "UserStore"]
+           "MessageRecord", "PreparedMessage", "QuotaExceeded", "SEEN", "SYSTEM_FLAGS", "StoreError", "UserNotFound", "UserStore", "prepare_message"]

@@ -22,6 +22,7 @@ import os
 import shutil
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Iterable
 
 from pillarbox import mailboxname
@@ -94,6 +95,23 @@ def _object_ids(data: bytes, parsed) -> tuple[str, str]:
 def _parse(served: bytes):
     from pillarbox.mime import parse_message
     return parse_message(served)
+
+
+@dataclass(frozen=True)
+class PreparedMessage:
+    """A message parsed once, to be appended to any number of mailboxes
+    (one LMTP transaction to N recipients)."""
+    data: bytes              # as it will be stored
+    served: bytes            # as clients will see it (bare LFs as CRLF)
+    parsed: object           # pillarbox.mime.ParsedMessage
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def prepare_message(data: bytes) -> PreparedMessage:
+    served = maildir.to_crlf(data)
+    return PreparedMessage(data, served, _parse(served))
 
 
 class UserStore:
@@ -553,7 +571,8 @@ class UserStore:
 
     # ------------------------------------------------------------ appending
 
-    def append(self, name: str, data: bytes, flags: Iterable[str] = (), internaldate: int | None = None) -> AppendResult:
+    def append(self, name: str, data: "bytes | PreparedMessage", flags: Iterable[str] = (),
+               internaldate: int | None = None) -> AppendResult:
         return self.append_many(name, [(data, flags, internaldate)])[0]
 
     def append_many(self, name: str, items: list[tuple[bytes, Iterable[str], int | None]]) -> list[AppendResult]:
@@ -570,9 +589,10 @@ class UserStore:
                 if os.path.exists(item["tmp"]):
                     os.unlink(item["tmp"])
 
-    def _prepare(self, folder: str, data: bytes, flags: Iterable[str], internaldate: int | None) -> dict:
-        served = maildir.to_crlf(data)
-        parsed = _parse(served)
+    def _prepare(self, folder: str, data: "bytes | PreparedMessage", flags: Iterable[str],
+                 internaldate: int | None) -> dict:
+        prepared = data if isinstance(data, PreparedMessage) else prepare_message(data)
+        data, served, parsed = prepared.data, prepared.served, prepared.parsed
         when = int(internaldate if internaldate is not None else time.time())
         base = maildir.unique_base(len(data), len(served))
         return {"data": data, "served": served, "parsed": parsed, "flags": check_flags(flags), "internaldate": when,

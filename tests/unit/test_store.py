@@ -349,3 +349,17 @@ def test_courier_keyword_files_are_read_at_first_sight(store):
     first, second = store.messages(INBOX)
     assert first.flags == {SEEN, "$Work", "Urgent"}
     assert second.flags == {SEEN, "$Later"}            # the update file overrides :list
+
+
+def test_a_prepared_message_is_parsed_once_for_many_mailboxes(config, monkeypatch):
+    from pillarbox.store import prepare_message
+    from pillarbox.store import userstore
+    prepared = prepare_message(MESSAGE)
+    calls = []
+    monkeypatch.setattr(userstore, "_parse", lambda served: calls.append(served))
+    for user in ("one", "two", "three"):
+        with UserStore.open(config, user) as store:
+            assert store.append(INBOX, prepared).uid == 1
+            assert store.read_message(INBOX, 1) == MESSAGE
+            assert store.parsed(INBOX, 1)[0][1] == "Hello there"
+    assert calls == []
