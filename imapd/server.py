@@ -10,7 +10,6 @@ command in one send.
 
 from __future__ import annotations
 
-import time
 
 from imapd import capabilities
 from imapd.errors import Bad, Bye, CommandFailed, No
@@ -22,7 +21,7 @@ from pillarbox import log
 from pillarbox.connection import ConnectionClosed, ConnectionTimeout, LineTooLong
 from pillarbox.mailboxname import Namespace
 from pillarbox.auth import passwd_file
-from pillarbox.proclist import ProcessRegistry
+from pillarbox.logins import LoginGuard
 from pillarbox.service import Session
 from pillarbox.store import StoreError, UserStore
 
@@ -43,8 +42,7 @@ class ImapServer:
         self.selected: SelectedMailbox | None = None
         self.enabled: set[str] = set()
         self.namespace = Namespace.from_config(self.config)
-        self.registry = ProcessRegistry(self.config.getpath("configdirectory"))
-        self.login_failures = 0
+        self.guard = LoginGuard(session)
         self.saved_search: list[int] = []       # SEARCHRES "$" (UIDs)
         self.out: list[bytes] = []
         self.max_line = self.config.getint("max_line_length")
@@ -212,7 +210,9 @@ class ImapServer:
         if passwd_file(self.config).lookup(user) is None:
             self.login_failed(user, mechanism, "no such user")
             raise No("invalid user name or password", "AUTHENTICATIONFAILED")
-        self._check_limits(user)
+        refusal = self.guard.over_limit(user)
+        if refusal:
+            raise No(refusal, "LIMIT")
         try:
             self.store = UserStore.open(self.config, user)
         except StoreError as error:
@@ -224,31 +224,16 @@ class ImapServer:
         if authcid and authcid != user:
             log.notice(f"login: {self.session.peer} {authcid} acting for {user} ({mechanism}) "
                        f"session={self.session.id}")
-        self.registry.register(self.session.spec.name, self.session.peer_host, user)
-
-    def _check_limits(self, user: str) -> None:
-        per_user = self.config.getint("maxlogins_per_user")
-        per_host = self.config.getint("maxlogins_per_host")
-        if per_user and self.registry.count(user=user) >= per_user:
-            self.session.login_failed(user, "LIMIT", f"maxlogins_per_user {per_user} reached")
-            raise No(f"too many sessions for {user}", "LIMIT")
-        if per_host and self.registry.count(host=self.session.peer_host) >= per_host:
-            self.session.login_failed(user, "LIMIT", f"maxlogins_per_host {per_host} reached")
-            raise No("too many sessions from your address", "LIMIT")
+        self.guard.logged_in(user)
 
     def login_failed(self, user: str | None, mechanism: str, reason: str) -> None:
         """Log, count, slow down; past max_login_failures close the connection."""
-        self.session.login_failed(user, mechanism, reason)
-        self.login_failures += 1
         self.flush()
-        delay = self.config.getduration("login_failure_delay") * self.login_failures
-        if delay:
-            time.sleep(min(delay, 15))
-        if self.login_failures >= self.config.getint("max_login_failures"):
+        if self.guard.failed(user, mechanism, reason):
             raise Bye("too many failed logins")
 
     def close_store(self) -> None:
-        self.registry.unregister()
+        self.guard.logged_out()
         if self.store is not None:
             self.store.close()
             self.store = None

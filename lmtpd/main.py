@@ -23,13 +23,8 @@ def _serve(session) -> None:
 
 def _preload() -> None:
     """Everything a session may need, imported once in the template."""
-    import sqlite3  # noqa: F401
-    import ssl  # noqa: F401
-
-    import lmtpd.session  # noqa: F401  (machine, policy, delivery, duplicate, folders, recipients)
-    import pillarbox.mime  # noqa: F401
-    import pillarbox.sasl  # noqa: F401
-    import pillarbox.store  # noqa: F401
+    from pillarbox.template import preload_packages
+    preload_packages("lmtpd", "pillarbox")
 
 
 _SPEC_ARGS = dict(serve=_serve, has_password=False, extra_options="a", usage="[-a]")

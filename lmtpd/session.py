@@ -16,7 +16,7 @@ import signal
 import socket
 
 from lmtpd.delivery import Origin
-from lmtpd.machine import CLOSE, DELIVER, START_TLS, Machine, Mode, Settings
+from lmtpd.machine import CLOSE, DELIVER, Machine, Mode, START_TLS, Settings, Step
 from lmtpd.policy import StorePolicy
 from lmtpd.protocol import Reply
 from pillarbox.connection import ConnectionTimeout, LineTooLong

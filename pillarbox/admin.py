@@ -33,7 +33,7 @@ class AdminError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pillarbox", description="pillarbox administration")
     parser.add_argument("-C", dest="config", metavar="imapd.conf",
-                        help=f"configuration file (default: $PILLARBOX_CONFIG or /etc/imapd.conf)")
+                        help="configuration file (default: $PILLARBOX_CONFIG or /etc/imapd.conf)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     user = commands.add_parser("user", help="manage users in the password file")
     actions = user.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -209,6 +209,22 @@ def authorize(config: "Config", identity: Identity) -> str:
     raise SaslError(f"{identity.authcid} may not act as {identity.authzid} (not in admins)")
 
 
+def exchange(mechanism: Mechanism, response: bytes | None, send_challenge, read_response) -> Identity:
+    """Run a mechanism to the end: send each challenge with send_challenge(bytes),
+    read each client line with read_response() -> bytes (base64, "*" cancels)."""
+    challenge = mechanism.step(response)
+    while not mechanism.done:
+        send_challenge(challenge or b"")
+        challenge = mechanism.step(decode_response(read_response()))
+    return mechanism.identity
+
+
+def who(mechanism: Mechanism) -> str | None:
+    """The user a (possibly failed) exchange was for, for the log."""
+    identity = mechanism.identity
+    return identity.authcid if identity else getattr(mechanism, "user", None) or None
+
+
 def decode_response(text: bytes) -> bytes | None:
     """A client's base64 line; '*' cancels (None), '=' is an empty initial response."""
     stripped = text.strip()

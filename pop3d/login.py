@@ -69,20 +69,15 @@ def open_maildrop(server: "Pop3Server", user: str, folder: str | None, mechanism
     server.user = user
     server.state = protocol.TRANSACTION
     server.session.login_succeeded(user, mechanism)
-    server.registry.register(server.session.spec.name, server.session.peer_host, user, mailbox)
+    server.guard.logged_in(user, mailbox)
     count, octets = maildrop.stat()
     return protocol.ok(f"{user}'s maildrop has {count} message{'' if count == 1 else 's'} ({octets} octets)")
 
 
 def _check_limits(server: "Pop3Server", user: str) -> None:
-    per_user = server.config.getint("maxlogins_per_user")
-    per_host = server.config.getint("maxlogins_per_host")
-    if per_user and server.registry.count(user=user) >= per_user:
-        server.session.login_failed(user, "LIMIT", f"maxlogins_per_user {per_user} reached")
-        raise Err(f"service unavailable: too many sessions for {user}", SYS_TEMP)
-    if per_host and server.registry.count(host=server.session.peer_host) >= per_host:
-        server.session.login_failed(user, "LIMIT", f"maxlogins_per_host {per_host} reached")
-        raise Err("service unavailable: too many sessions from your address", SYS_TEMP)
+    refusal = server.guard.over_limit(user)
+    if refusal:
+        raise Err(f"service unavailable: {refusal}", SYS_TEMP)
 
 
 def _refused(server: "Pop3Server", user: str, reason: str) -> None:

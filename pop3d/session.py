@@ -15,12 +15,11 @@ the lock goes with the process's descriptor in every case.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from pillarbox import log
 from pillarbox.connection import ConnectionClosed, ConnectionTimeout, LineTooLong
-from pillarbox.proclist import ProcessRegistry
+from pillarbox.logins import LoginGuard
 from pillarbox.service import Session
 from pillarbox.store import StoreError
 from pop3d import protocol
@@ -48,8 +47,7 @@ class Pop3Server:
         self.store: UserStore | None = None       # these three exist in the TRANSACTION state
         self.maildrop: Maildrop | None = None
         self.lock: MaildropLock | None = None
-        self.registry = ProcessRegistry(self.config.getpath("configdirectory"))
-        self.login_failures = 0
+        self.guard = LoginGuard(session)
         self.counts = {"retr": 0, "top": 0, "dele": 0}      # logged at the end, as Cyrus does
         self.max_sasl_line = max(self.config.getint("max_line_length"), protocol.MAX_COMMAND_LINE)
         self._out: list[bytes] = []
@@ -142,13 +140,8 @@ class Pop3Server:
 
     def count_login_failure(self, user: str | None, mechanism: str, reason: str) -> None:
         """Log, count, slow down; past max_login_failures the connection closes."""
-        self.session.login_failed(user, mechanism, reason)
-        self.login_failures += 1
         self.flush()
-        delay = self.config.getduration("login_failure_delay") * self.login_failures
-        if delay:
-            time.sleep(min(delay, 15))
-        if self.login_failures >= self.config.getint("max_login_failures"):
+        if self.guard.failed(user, mechanism, reason):
             raise Disconnect(protocol.err("authentication failed; too many failures, closing the connection",
                                           AUTH))
 
@@ -157,7 +150,7 @@ class Pop3Server:
         if self.maildrop is not None:
             counts = " ".join(f"{name}={value}" for name, value in self.counts.items())
             log.info(f"pop3 counts: {self.user} {self.maildrop.mailbox} {counts} session={self.session.id}")
-        self.registry.unregister()
+        self.guard.logged_out()
         if self.lock is not None:
             self.lock.release()
             self.lock = None

@@ -21,7 +21,8 @@ def handle(server, command):
     initial = args.text(command.args[1]).encode() if len(command.args) == 2 else None
     try:
         response = sasl.decode_response(initial) if initial is not None else None
-        identity = _exchange(server, mechanism, response)
+        identity = sasl.exchange(mechanism, response, lambda challenge: _send_challenge(server, challenge),
+                                 lambda: server.conn.readline(server.max_line))
         user = sasl.authorize(server.config, identity)
     except AuthConfigError as error:
         server.login_failed(None, name, str(error))
@@ -29,22 +30,12 @@ def handle(server, command):
     except sasl.SaslError as error:
         if "cancelled" in str(error):
             raise Bad("authentication cancelled") from None
-        server.login_failed(_who(mechanism), name, str(error))
+        server.login_failed(sasl.who(mechanism), name, str(error))
         raise No("authentication failed", "AUTHENTICATIONFAILED") from None
     server.login(user, name, authcid=identity.authcid)
     return f"{user} authenticated", f"CAPABILITY {listing(server)}"
 
 
-def _exchange(server, mechanism, response):
-    challenge = mechanism.step(response)
-    while not mechanism.done:
-        server.send(b"+ " + base64.b64encode(challenge or b"") + b"\r\n")
-        server.flush()
-        line = server.conn.readline(server.max_line)
-        challenge = mechanism.step(sasl.decode_response(line))
-    return mechanism.identity
-
-
-def _who(mechanism):
-    identity = mechanism.identity
-    return identity.authcid if identity else getattr(mechanism, "user", None) or None
+def _send_challenge(server, challenge: bytes) -> None:
+    server.send(b"+ " + base64.b64encode(challenge) + b"\r\n")
+    server.flush()

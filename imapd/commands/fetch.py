@@ -3,7 +3,7 @@
 from imapd import args, fetch as fetching, messageset
 from imapd.errors import Bad, No
 from imapd.protocol.sequence import format_sequence_set
-from imapd.protocol.tokens import Atom, List
+from imapd.protocol.tokens import Atom
 from pillarbox.store import SEEN, MessageNotFound
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from imapd import args
 from imapd.errors import Bad
-from imapd.protocol.formatter import Raw, format_value
+from imapd.protocol.formatter import format_value
 from imapd.protocol.tokens import List
 from pillarbox.mailboxname import MailboxNameError, compile_pattern
 from pillarbox.store import INBOX

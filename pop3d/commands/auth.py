@@ -33,29 +33,21 @@ def handle(server, command):
     mechanism = sasl.new_mechanism(name, server.config, bypass_password=server.session.options.no_password)
     try:
         initial = command.args[1].encode("utf-8", "surrogateescape") if len(command.args) == 2 else None
-        identity = _exchange(server, mechanism, sasl.decode_response(initial) if initial is not None else None)
+        identity = sasl.exchange(mechanism, sasl.decode_response(initial) if initial is not None else None,
+                                 lambda challenge: _send_challenge(server, challenge),
+                                 lambda: server.conn.readline(server.max_sasl_line))
         authzid, folder = split_login(server.config, identity.authzid)
         user = sasl.authorize(server.config, sasl.Identity(identity.authcid, authzid))
     except sasl.SaslError as error:
         if "cancelled" in str(error):
             raise Err("authentication cancelled") from None
-        server.count_login_failure(_who(mechanism), name, str(error))
+        server.count_login_failure(sasl.who(mechanism), name, str(error))
         raise Err("authentication failed", AUTH) from None
     except LineTooLong:
         raise Err("SASL response line too long", AUTH) from None
     return open_maildrop(server, user, folder, name)
 
 
-def _exchange(server, mechanism, response):
-    challenge = mechanism.step(response)
-    while not mechanism.done:
-        server.send(protocol.continuation(challenge or b""))
-        server.flush()
-        line = server.conn.readline(server.max_sasl_line)
-        challenge = mechanism.step(sasl.decode_response(line))
-    return mechanism.identity
-
-
-def _who(mechanism):
-    identity = mechanism.identity
-    return identity.authcid if identity else getattr(mechanism, "user", None) or None
+def _send_challenge(server, challenge: bytes) -> None:
+    server.send(protocol.continuation(challenge))
+    server.flush()
