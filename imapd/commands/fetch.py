@@ -38,7 +38,8 @@ def handle(server, command, *, uid: bool = False):
         data = fetching.MessageData(
             seq=selected.seq_of(u), record=record, recent=selected.is_recent(u),
             load_bytes=lambda u=u: store.read_message(selected.name, u),
-            load_structure=lambda u=u: store.parsed(selected.name, u))
+            load_structure=lambda u=u: store.parsed(selected.name, u),
+            load_header=lambda u=u: store.read_header(selected.name, u))
         try:
             server.send(fetching.fetch_response(data, wanted, utf8=server.utf8, imap4rev2=server.imap4rev2))
         except MessageNotFound:

@@ -75,6 +75,16 @@ def _check_special_use(special_use: str | None) -> None:
         raise StoreError(f"{special_use} is not a special-use attribute (RFC 6154: {' '.join(sorted(SPECIAL_USES))})")
 
 
+HEADER_READ = 8192
+
+
+def _header_end(data: bytes) -> int | None:
+    """Offset just past the blank line that ends the header (CRLF or bare LF files)."""
+    crlf, lf = data.find(b"\r\n\r\n"), data.find(b"\n\n")
+    ends = [i + 4 for i in (crlf,) if i >= 0] + [i + 2 for i in (lf,) if i >= 0]
+    return min(ends) if ends else None
+
+
 def _flag_columns(flags: Iterable[str]) -> tuple[str, int, int]:
     ordered = sorted(set(flags) - _NOT_STORABLE)
     return " ".join(ordered), int(SEEN in ordered), int(DELETED in ordered)
@@ -511,6 +521,30 @@ class UserStore:
                 continue
             return data if message["crlf"] else maildir.to_crlf(data)
         raise MessageNotFound(name, uid)
+
+    def read_header(self, name: str, uid: int) -> bytes:
+        """The message's header block as served (through the blank line), reading
+        only the start of the file: what FETCH BODY[HEADER.FIELDS ...] needs."""
+        row = self._row(name)
+        message = self._message_row(row, uid)
+        path = os.path.join(self.folder_path(row["dirname"]), message["filename"])
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(HEADER_READ)
+                while True:
+                    end = _header_end(head)
+                    if end is not None or len(head) % HEADER_READ:
+                        break
+                    more = handle.read(HEADER_READ)
+                    if not more:
+                        break
+                    head += more
+        except FileNotFoundError:
+            data = self.read_message(name, uid)      # renamed meanwhile: the slow path finds it
+            end = _header_end(data)
+            return data if end is None else data[:end]
+        head = head if end is None else head[:end]
+        return head if message["crlf"] else maildir.to_crlf(head)
 
     def parsed(self, name: str, uid: int) -> tuple[list, dict]:
         """(ENVELOPE, body structure) from the cache, parsing the file once if needed."""

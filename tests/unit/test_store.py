@@ -363,3 +363,16 @@ def test_a_prepared_message_is_parsed_once_for_many_mailboxes(config, monkeypatc
             assert store.read_message(INBOX, 1) == MESSAGE
             assert store.parsed(INBOX, 1)[0][1] == "Hello there"
     assert calls == []
+
+
+@pytest.mark.parametrize("data", [
+    MESSAGE,
+    b"Subject: lf only\nFrom: x@y\n\nbody\n",
+    b"Subject: " + b"x" * 20000 + b"\r\n\r\nlong header line\r\n",
+    b"Subject: no body at all\r\n",
+])
+def test_read_header_returns_exactly_the_header_block(store, data):
+    uid = store.append(INBOX, data).uid
+    served = store.read_message(INBOX, uid)
+    end = served.find(b"\r\n\r\n")
+    assert store.read_header(INBOX, uid) == (served if end < 0 else served[:end + 4])
