@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test man clean distclean bytecode test-tools
+.PHONY: run test man clean distclean bytecode test-tools bench
 
 # Workers are exec'd per pool slot: precompiled bytecode keeps their start-up
 # cheap even where PYTHONDONTWRITEBYTECODE is set.
@@ -34,6 +34,17 @@ test-tools:
 
 test: bytecode test-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# pillarbox beside a private Dovecot (installed with apt-get; needs root): bench/README.md
+BENCH_ARGS ?=
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]' --config-settings editable_mode=compat
+	@touch $@
+
+bench: bytecode $(BENCH_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 man:
 	@for page in man/*.[0-9]; do echo "== $$page"; MANWIDTH=80 man -l $$page | head -5; done

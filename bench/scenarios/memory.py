@@ -1,0 +1,91 @@
+"""Memory: PSS of the server's whole process tree per logged-in, IDLE connection.
+
+For each level the server is restarted (so its pool is back to its idle size),
+its total PSS measured (the baseline), then N connections opened, each LOGIN,
+SELECT INBOX, IDLE; once all are idling, PSS again: (total - baseline) / N.
+PSS is summed from /proc/PID/smaps_rollup over every process of the server
+(pillarbox: master and all workers; Dovecot: all its processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench.clients.imap import ImapClient
+from bench.measure import CpuMeter, Metric, Outcome
+from bench.scenarios.base import Context, Scenario
+from bench.servers import Server
+from bench.settings import Settings
+from bench.users import PASSWORD, mix_users
+
+OPENING_IN_PARALLEL = 20
+SETTLE = 1.0
+
+
+class MemoryScenario(Scenario):
+    name = "memory"
+    title = "Memory per connection (IMAP, IDLE)"
+
+    def description(self, settings: Settings) -> str:
+        levels = ", ".join(str(n) for n in settings.memory_connections)
+        return (f"{__doc__.strip().splitlines()[0]} Levels: {levels} connections, spread over "
+                f"{len(mix_users())} users.")
+
+    def metrics(self, settings: Settings) -> list[Metric]:
+        metrics = [Metric("baseline", "idle server: total PSS", "MiB", False)]
+        for n in settings.memory_connections:
+            level = f"{n} connection{'s' if n != 1 else ''}"
+            metrics.append(Metric(f"n{n}.per_connection", f"{level}: PSS per connection", "KiB", False))
+            metrics.append(Metric(f"n{n}.total", f"{level}: total PSS", "MiB", False))
+            metrics.append(Metric(f"n{n}.processes", f"{level}: server processes", "count", False))
+        return metrics
+
+    async def run(self, ctx: Context, server: Server) -> Outcome:
+        outcome = Outcome()
+        try:
+            for n in ctx.settings.memory_connections:
+                await self.level(server, n, outcome)
+        finally:
+            await asyncio.to_thread(server.restart)      # leave no hundreds of idle workers behind
+        return outcome
+
+    async def level(self, server: Server, count: int, outcome: Outcome) -> None:
+        await asyncio.to_thread(server.restart)
+        baseline, _ = server.pss_kib()
+        outcome.values["baseline"] = baseline / 1024
+        clients: list[ImapClient] = []
+        try:
+            with CpuMeter(server) as meter:
+                clients = await open_idle(server.ports.imap, count)
+            outcome.merge_cpu(meter)
+            await asyncio.sleep(SETTLE)
+            total, processes = server.pss_kib()
+            outcome.values[f"n{count}.per_connection"] = (total - baseline) / count
+            outcome.values[f"n{count}.total"] = total / 1024
+            outcome.values[f"n{count}.processes"] = processes
+        finally:
+            await asyncio.gather(*(client.close() for client in clients))
+
+    def timeout(self, settings: Settings) -> float:
+        return 120 + 1.0 * sum(settings.memory_connections)
+
+
+async def open_idle(port: int, count: int) -> list[ImapClient]:
+    users = mix_users()
+    gate = asyncio.Semaphore(OPENING_IN_PARALLEL)
+
+    async def one(n: int) -> ImapClient:
+        async with gate:
+            client = await ImapClient.connect(port, timeout=120)
+            await client.login(users[n % len(users)], PASSWORD)
+            await client.command(b"SELECT INBOX")
+            await client.idle()
+            return client
+
+    results = await asyncio.gather(*(one(n) for n in range(count)), return_exceptions=True)
+    clients = [r for r in results if isinstance(r, ImapClient)]
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        await asyncio.gather(*(client.close() for client in clients))
+        raise RuntimeError(f"{len(errors)} of {count} connections failed, first: {errors[0]!r}")
+    return clients
