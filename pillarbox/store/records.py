@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,9 @@ class MailboxInfo:
                    row["recent_uid"])
 
 
-@dataclass(frozen=True)
-class MessageRecord:
+class MessageRecord(NamedTuple):
+    """One message's index data. A NamedTuple: a SELECT of 100,000 messages builds
+    100,000 of these, and a frozen dataclass costs ~4x more to construct."""
     uid: int
     flags: frozenset[str]
     modseq: int
@@ -39,9 +41,20 @@ class MessageRecord:
 
     @classmethod
     def from_row(cls, row) -> "MessageRecord":
-        flags = frozenset(row["flags"].split()) if row["flags"] else frozenset()
-        return cls(row["uid"], flags, row["modseq"], row["internaldate"], row["savedate"], row["size"],
-                   row["emailid"], row["threadid"])
+        return cls(row[0], _flag_set(row[1]), row[2], row[3], row[4], row[5], row[6], row[7])
+
+
+_FLAG_SETS: dict[str, frozenset[str]] = {}
+
+
+def _flag_set(text: str) -> frozenset[str]:
+    """Most messages share a handful of flag combinations: share their sets too."""
+    flags = _FLAG_SETS.get(text)
+    if flags is None:
+        flags = frozenset(text.split()) if text else frozenset()
+        if len(_FLAG_SETS) < 4096:
+            _FLAG_SETS[text] = flags
+    return flags
 
 
 @dataclass(frozen=True)

@@ -485,9 +485,11 @@ class UserStore:
 
     def messages(self, name: str) -> list[MessageRecord]:
         row = self.sync(name)
-        rows = self.db.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE mailbox = ? ORDER BY uid",
-                               (row["id"],)).fetchall()
-        return [MessageRecord.from_row(r) for r in rows]
+        cursor = self.db.cursor()
+        cursor.row_factory = None            # plain tuples: ~2x faster than sqlite3.Row in bulk
+        cursor.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE mailbox = ? ORDER BY uid", (row["id"],))
+        from_row = MessageRecord.from_row
+        return [from_row(r) for r in cursor]
 
     def changes_since(self, name: str, modseq: int) -> Changes:
         row = self.sync(name)
@@ -725,7 +727,14 @@ class UserStore:
         return rows
 
     def _records(self, mailbox_id: int, uids: list[int]) -> list[MessageRecord]:
-        return [MessageRecord.from_row(r) for r in self._messages_by_uid(mailbox_id, uids)]
+        wanted = sorted(set(uids))
+        records = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            records += [MessageRecord.from_row(r) for r in self.db.execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE mailbox = ? AND uid IN ({','.join('?' * len(chunk))})"
+                " ORDER BY uid", (mailbox_id, *chunk))]
+        return records
 
     def _rewrite_flags(self, row, folder: str, message, flags: set[str], keywords: KeywordMap, modseq: int) -> None:
         base = message["base"]
@@ -775,6 +784,8 @@ class UserStore:
         """UIDs that are \\Recent for the calling session: each new message is
         claimed by exactly one session (the first to SELECT after it arrived)."""
         row = self.sync(name)
+        if row["recent_uid"] >= row["uidnext"] - 1:
+            return set()                     # nothing new since the last claim: no write, no fsync
         with self.index.write():
             row = self._fresh(row["id"])
             uids = {r[0] for r in self.db.execute("SELECT uid FROM messages WHERE mailbox = ? AND uid > ?",
