@@ -22,7 +22,7 @@ from pillarbox.connection import ConnectionClosed, ConnectionTimeout, LineTooLon
 from pillarbox.mailboxname import Namespace
 from pillarbox.auth import passwd_file
 from pillarbox.logins import LoginGuard
-from pillarbox.service import Session
+from pillarbox.service import Session, Terminated
 from pillarbox.store import StoreError, UserStore
 
 NOT_AUTHENTICATED, AUTHENTICATED, SELECTED, LOGOUT = "not authenticated", "authenticated", "selected", "logout"
@@ -182,6 +182,15 @@ class ImapServer:
         except StoreError as error:
             log.warning(f"store error for {self.user} in {command.name}: {error}")
             self.send(tagged(command.tag, "NO", str(error), "SERVERBUG"))
+        except (Bye, ConnectionClosed, ConnectionTimeout, Terminated):
+            raise
+        except Exception:           # a bug in one command: say so, log it, keep the session
+            import traceback
+            log.error(f"internal error in {command.name} for {self.user or '-'} session={self.session.id}: "
+                      + " | ".join(traceback.format_exc().strip().splitlines()))
+            self.out.clear()
+            self.send(tagged(command.tag, "NO", "internal server error; the administrator can find it in the log",
+                             "SERVERBUG"))
 
     def _maybe_shutdown(self) -> None:
         closed = self.session.shutdown_message()

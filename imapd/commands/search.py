@@ -3,6 +3,7 @@
 import time
 
 from imapd import search as searching
+from imapd.protocol.tokens import Atom, List
 from pillarbox.mime import decode_words, split_fields
 
 
@@ -17,7 +18,7 @@ def handle(server, command, *, uid: bool = False):
     try:
         program = searching.parse_search(list(command.args), esearch_allowed=True, imap4rev2=server.imap4rev2)
     except searching.SearchError:
-        if any(getattr(t, "text", "").upper() == "SAVE" for t in command.args[:2]):
+        if _asks_to_save(command.args):
             server.saved_search = []            # RFC 5182: a failed SEARCH SAVE empties $
         raise
     selected, store = server.selected, server.store
@@ -32,6 +33,13 @@ def handle(server, command, *, uid: bool = False):
     if program.uses_modseq:
         server.enabled.add("CONDSTORE")
     server.send(searching.format_search_response(matches, uid=uid, program=program, tag=command.tag))
+
+
+def _asks_to_save(tokens) -> bool:
+    """SEARCH RETURN (... SAVE ...) ..."""
+    return (len(tokens) >= 2 and isinstance(tokens[0], Atom) and tokens[0].text.upper() == "RETURN"
+            and isinstance(tokens[1], List)
+            and any(isinstance(t, Atom) and t.text.upper() == "SAVE" for t in tokens[1].items))
 
 
 def _header_fields(store, mailbox, uid):

@@ -477,3 +477,29 @@ def test_no_login_for_unknown_users_even_without_passwords(imap_server, tmp_path
     ours.sendall(b"c LOGOUT\r\n")
     process.wait(timeout=10)
     assert not (imap_server.root / "spool" / "user" / "ghost").exists()
+
+
+FUZZ_WORDS = [b"FETCH", b"STORE", b"SEARCH", b"UID", b"SELECT", b"EXAMINE", b"LIST", b"LSUB", b"STATUS", b"APPEND",
+              b"COPY", b"MOVE", b"EXPUNGE", b"CREATE", b"RENAME", b"DELETE", b"ENABLE", b"ID", b"NOOP", b"UNSELECT",
+              b"1", b"1:*", b"*", b"$", b"0", b"4294967296", b"1,2:3", b"INBOX", b'"INBOX"', b'""', b"(", b")",
+              b"()", b"(FLAGS)", b"(BODY[])", b"BODY[1.2.3]", b"BODY[HEADER.FIELDS (From)]", b"BODY.PEEK[TEXT]<0.5>",
+              b"BINARY[1]", b"(UNCHANGEDSINCE 1)", b"+FLAGS", b"-FLAGS.SILENT", b"(\\Seen)", b"(\\Bogus)", b"ALL",
+              b"OR", b"NOT", b"SUBJECT", b"CHARSET", b"UTF-8", b"KOI8-R", b"RETURN", b"(MIN MAX SAVE)", b"&Jjo-",
+              b"&bad", b'"a\\"b"', b'"unterminated', b"%", b"*%*", b"NIL", b"(QRESYNC (1 1))", b"(CONDSTORE)",
+              b"MODSEQ", b"SINCE", b"1-Jan-2020", b"32-Foo-2020", b"LARGER", b"-5", b"\xff\xfe"]
+
+
+def test_random_command_soup_always_gets_a_tagged_reply_and_no_internal_error(imap_server):
+    import random
+    rng = random.Random(7)
+    sock = raw_session(imap_server)
+    command(sock, b"a LOGIN demo demo")
+    command(sock, b"b APPEND INBOX {20+}\r\nSubject: hi\r\n\r\nhello")
+    command(sock, b"c SELECT INBOX")
+    for n in range(400):
+        line = b"t%d " % n + b" ".join(rng.choice(FUZZ_WORDS) for _ in range(rng.randint(0, 6)))
+        replies = command(sock, line)
+        assert replies[-1].startswith(f"t{n} "), (line, replies[-3:])
+        if "SELECT" in line.decode(errors="replace") or "EXAMINE" in line.decode(errors="replace"):
+            command(sock, b"r SELECT INBOX")
+    assert "internal error" not in imap_server.log()
