@@ -40,7 +40,7 @@ def warm_up() -> None:
     ours, theirs = socket.socketpair()
     try:
         config = Config.from_text(f"configdirectory: {root}/config\npartition-default: {root}/spool\n"
-                                  "allowplaintext: yes\nlogin_failure_delay: 0\n", service="imap")
+                                  "allowplaintext: yes\nfailedloginpause: 0\n", service="imap")
         PasswdFile(os.path.join(root, "config", "passwd")).set_password("warmup", "warmup", create=True,
                                                                          replace=False)
         ours.sendall(b"".join(line + b"\r\n" for line in SCRIPT))

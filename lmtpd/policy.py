@@ -16,7 +16,6 @@ that does not fit is refused at DATA in both modes.
 from __future__ import annotations
 
 import sqlite3
-import time
 
 from lmtpd.delivery import Deliverer, Origin, StoreCache, quota_reply, store_failure
 from lmtpd.machine import Envelope
@@ -105,8 +104,5 @@ class StorePolicy:
     def auth_failed(self, who: str | None, mechanism: str, reason: str) -> None:
         if self.session is not None:
             self.session.login_failed(who, mechanism, reason)
-        # as imapd and pop3d: login_failure_delay, growing with each failure
         self.auth_failures += 1
-        delay = self.config.getduration("login_failure_delay") * self.auth_failures
-        if delay > 0:
-            time.sleep(min(delay, 30.0))
+        pause_after_failure(self.config, self.auth_failures)

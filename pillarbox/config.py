@@ -86,7 +86,7 @@ _TABLE = (
     Option("sasl_pwcheck_method", "string", None, "accepted for Cyrus compatibility; passwords are checked against passwd_file"),
     Option("loginrealms", "list", (), "realms whose users may log in with user@realm"),
     Option("username_tolower", "bool", True, "lower-case user names before authentication"),
-    Option("failedloginpause", "duration", 3, "pause after a failed login", unit="s"),
+    Option("failedloginpause", "duration", 3, "pause after a failed login, multiplied by the failures so far", unit="s"),
     Option("plaintextloginpause", "duration", 0, "pause after a successful plaintext login", unit="s"),
     Option("plaintextloginalert", "string", None, "alert sent to the client after a plaintext login"),
     Option("virtdomains", "enum", "off", "virtual domain support", ("off", "userid", "on")),
@@ -158,13 +158,23 @@ _TABLE = (
     # pillarbox extensions
     Option("passwd_file", "path", "{configdirectory}/passwd", "pillarbox extension: password file managed by pillarbox user"),
     Option("max_line_length", "int", 65536, "pillarbox extension: longest protocol line (bytes)", unit="B"),
-    Option("max_connections_per_host", "int", 0, "pillarbox extension: connections per client address; 0: unlimited"),
-    Option("login_failure_delay", "duration", 2, "pillarbox extension: pause after a failed login, growing with each failure"),
     Option("max_login_failures", "int", 3, "pillarbox extension: failed logins before the connection is closed"),
     Option("worker_templates", "bool", True, "pillarbox extension: fork workers from a pre-imported template process"),
 )
 
 OPTIONS: dict[str, Option] = {opt.name: opt for opt in _TABLE}
+
+# Cyrus options accepted so that a Cyrus imapd.conf loads, but not acted on
+# (yet): setting one gives a warning saying so, and imapd.conf(5) says so too.
+NO_EFFECT = frozenset({
+    "temp_path", "umask", "lmtpsocket", "idlesocket", "sievedir", "sendmail", "duplicate_db_path",
+    "allowanonymouslogin", "sasl_pwcheck_method", "loginrealms", "username_tolower", "plaintextloginpause",
+    "plaintextloginalert", "tls_client_ca_file", "tls_client_ca_dir", "tls_client_certs",
+    "tls_prefer_server_ciphers", "tls_session_timeout", "imapidlepoll", "imapidresponse", "imapmagicplus",
+    "literalminus", "sharedprefix", "userprefix", "specialuse_extra", "suppress_capabilities",
+    "autocreate_quota_messages", "autocreate_inbox_folders", "autocreate_post", "quotawarn", "client_timeout",
+    "popuseacl", "munge8bit", "maxword", "maxquoted", "maxliteral", "maxheaderlines", "boundary_limit", "chatty",
+})
 
 PARTITION_PREFIXES = ("partition-", "metapartition-", "archivepartition-")
 _DYNAMIC_DOCS = {
@@ -485,6 +495,9 @@ class Config:
                 self._values[key] = parse_value(opt, value)
             except ValueError as e:
                 raise ConfigError(filename, lineno, f"{key}: {e}") from None
+            if opt.name in NO_EFFECT:
+                self.warnings.append(f"{filename}:{lineno}: {key} is accepted for Cyrus compatibility "
+                                     "but has no effect in this version of pillarbox")
         else:
             self.warnings.append(f"{filename}:{lineno}: unknown option {key!r} (ignored)")
         if key in self._origin:

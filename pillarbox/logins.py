@@ -1,6 +1,6 @@
 """Login policy every daemon shares: session limits across processes
 (maxlogins_per_user, maxlogins_per_host) and the pacing of failed logins
-(login_failure_delay, growing with each failure; max_login_failures)."""
+(Cyrus's failedloginpause, multiplied by the failures so far; max_login_failures)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ if TYPE_CHECKING:
     from pillarbox.service import Session
 
 MAX_PAUSE = 15.0
+
+
+def pause_after_failure(config, failures: int) -> None:
+    """Sleep failedloginpause x failures (at most MAX_PAUSE) to slow down password guessing."""
+    pause = config.getduration("failedloginpause") * failures
+    if pause > 0:
+        time.sleep(min(pause, MAX_PAUSE))
 
 
 class LoginGuard:
@@ -39,9 +46,7 @@ class LoginGuard:
         The caller flushes its pending replies first, so the client is not kept waiting blind."""
         self.session.login_failed(user, mechanism, reason)
         self.failures += 1
-        pause = self.config.getduration("login_failure_delay") * self.failures
-        if pause:
-            time.sleep(min(pause, MAX_PAUSE))
+        pause_after_failure(self.config, self.failures)
         return self.failures >= self.config.getint("max_login_failures")
 
     def logged_in(self, user: str, mailbox: str = "") -> None:

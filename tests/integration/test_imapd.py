@@ -33,7 +33,7 @@ def imap_server(master):
     write_self_signed_certificate(str(tls / "cert.pem"), str(tls / "key.pem"))
     master.add_imapd_conf(f"partition-default: {master.root / 'spool'}\n"
                           f"tls_server_cert: {tls / 'cert.pem'}\ntls_server_key: {tls / 'key.pem'}\n"
-                          "login_failure_delay: 0\nadmins: admin\n")
+                          "failedloginpause: 0\nadmins: admin\n")
     users = PasswdFile(str(master.configdir / "passwd"))
     for user in ("demo", "admin", "other"):
         users.set_password(user, user, create=True, replace=False)

@@ -67,7 +67,7 @@ def setup_lmtp_master(master, *, extra_conf: str = "", tcp_flags: str = "-a") ->
     tls = master.root / "tls"
     write_self_signed_certificate(str(tls / "cert.pem"), str(tls / "key.pem"))
     master.add_imapd_conf(f"tls_server_cert: {tls / 'cert.pem'}\ntls_server_key: {tls / 'key.pem'}\n"
-                          "servername: store.test\nadmins: admin\nlogin_failure_delay: 0\nfailedloginpause: 0\n"
+                          "servername: store.test\nadmins: admin\nfailedloginpause: 0\nfailedloginpause: 0\n"
                           + extra_conf)
     users = PasswdFile(str(master.configdir / "passwd"))
     master.configdir.mkdir(exist_ok=True)

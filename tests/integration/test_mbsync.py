@@ -27,7 +27,7 @@ def message(n: int, where: str) -> bytes:
 def synced(master, tmp_path):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     write_self_signed_certificate(str(cert), str(key))
-    master.add_imapd_conf(f"tls_server_cert: {cert}\ntls_server_key: {key}\nlogin_failure_delay: 0\n")
+    master.add_imapd_conf(f"tls_server_cert: {cert}\ntls_server_key: {key}\nfailedloginpause: 0\n")
     PasswdFile(str(master.configdir / "passwd")).set_password("demo", "demo", create=True, replace=False)
     port = free_port()
     master.write_services(f'imap cmd="imapd" listen=127.0.0.1:{port} prefork=2')

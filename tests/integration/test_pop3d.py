@@ -47,7 +47,7 @@ def configure(master: Master) -> Master:
     master.add_imapd_conf(f"""\
         tls_server_cert: {master.cert}
         tls_server_key: {tls / 'key.pem'}
-        login_failure_delay: 0
+        failedloginpause: 0
         admins: admin
         strict_allowplaintext: no
         delay_popminpoll: 1

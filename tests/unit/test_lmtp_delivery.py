@@ -27,7 +27,7 @@ MESSAGE = (b"From: a@example.org\r\nTo: b@example.org\r\nSubject: hello\r\nMessa
 @pytest.fixture
 def config(tmp_path):
     text = (f"configdirectory: {tmp_path / 'config'}\npartition-default: {tmp_path / 'spool'}\n"
-            "servername: store.test\nlogin_failure_delay: 0\n")
+            "servername: store.test\nfailedloginpause: 0\n")
 
     def make(extra: str = "") -> Config:
         path = tmp_path / "imapd.conf"

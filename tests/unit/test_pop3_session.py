@@ -62,7 +62,7 @@ class ScriptedConnection:
 @pytest.fixture
 def config(tmp_path):
     config = Config.from_text(f"configdirectory: {tmp_path}/config\npartition-default: {tmp_path}/spool\n"
-                              "allowplaintext: yes\nlogin_failure_delay: 0\npoptimeout: 1\n")
+                              "allowplaintext: yes\nfailedloginpause: 0\npoptimeout: 1\n")
     (tmp_path / "config").mkdir()
     PasswdFile(str(tmp_path / "config" / "passwd")).set_password("demo", "demo", create=True, replace=False)
     with UserStore.open(config, "demo") as store:
