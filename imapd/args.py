@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from imapd.errors import Bad, No
-from imapd.protocol.tokens import Atom, List, String, Token, astring
+from imapd.protocol.tokens import Atom, List, Token, astring
 from pillarbox.mailboxname import MailboxNameError
 
 if TYPE_CHECKING:
@@ -78,6 +78,3 @@ def date_time(token: Token) -> int:
     offset = (int(zh) * 60 + int(zm)) * 60
     return seconds - offset if sign == "+" else seconds + offset
 
-
-def is_string(token: Token) -> bool:
-    return isinstance(token, String)

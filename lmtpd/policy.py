@@ -25,6 +25,7 @@ from lmtpd.data import ReceivedMessage
 from pillarbox import log, sasl
 from pillarbox.auth import AuthConfigError, PasswdError
 from pillarbox.config import Config
+from pillarbox.logins import pause_after_failure
 from pillarbox.store import StoreError
 
 

@@ -78,9 +78,6 @@ class Connection:
         if self._sock is not None:
             self._sock.settimeout(seconds)
 
-    def has_buffered_input(self) -> bool:
-        return bool(self._buffer)
-
     def has_pending_input(self) -> bool:
         """Input already received: in our buffer, or decrypted inside the TLS layer."""
         if self._buffer:

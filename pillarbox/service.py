@@ -37,7 +37,6 @@ from pillarbox.proctitle import set_title
 
 EX_USAGE = 64
 EX_CONFIG = 78
-EX_TEMPFAIL = 75
 
 DEFAULT_USES = 250
 DEFAULT_IDLE_TIMEOUT = 60

@@ -26,7 +26,6 @@ from pop3d.errors import Err
 if TYPE_CHECKING:
     from pillarbox.store import UserStore
 
-UIDL_FORMATS = ("uidonly", "cyrus", "dovecot", "courier")
 
 
 def format_uidl(style: str, uidvalidity: int, uid: int) -> str:

@@ -91,23 +91,9 @@ def _returns(request: Request, items) -> None:
 
 def _entries(server, request, mailboxes, subscribed):
     separator = server.namespace.separator
-    externals = {}
-    for name in mailboxes:
-        try:
-            externals[name] = server.namespace.to_external(name, utf8=server.utf8)
-        except MailboxNameError:
-            continue               # not expressible in this client's encoding
-    candidates = set(mailboxes)
-    if request.lsub or "SUBSCRIBED" in request.selection:
-        candidates = set(subscribed)
-        for name in subscribed - set(externals):
-            try:
-                externals[name] = server.namespace.to_external(name, utf8=server.utf8)
-            except MailboxNameError:
-                continue
+    candidates = set(subscribed) if request.lsub or "SUBSCRIBED" in request.selection else set(mailboxes)
     parents = _implied_parents(set(mailboxes))
-    for name in parents - set(mailboxes):
-        externals.setdefault(name, server.namespace.to_external(name, utf8=server.utf8))
+    externals = {name: _external(server, name) for name in candidates | parents}
     matchers = [compile_pattern(request.reference + pattern, separator) for pattern in request.patterns]
     listed = []
     for name in sorted(candidates | (parents if not request.lsub else set()), key=lambda n: (n != INBOX, n)):
@@ -120,6 +106,14 @@ def _entries(server, request, mailboxes, subscribed):
         attributes = _attributes(request, name, exists, mailboxes, subscribed, parents)
         listed.append((name, external, attributes, mailboxes.get(name)))
     return listed
+
+
+def _external(server, name: str) -> str | None:
+    """The client's spelling of a name, or None where its encoding cannot express it."""
+    try:
+        return server.namespace.to_external(name, utf8=server.utf8)
+    except MailboxNameError:
+        return None
 
 
 def _implied_parents(names: set[str]) -> set[str]:

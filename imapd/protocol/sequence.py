@@ -78,11 +78,6 @@ class SequenceSet:
             items.append((x, y))
         return cls(items, uses_saved=saved, text=text)
 
-    @classmethod
-    def from_ranges(cls, ranges: Iterable[tuple[int, int]]) -> "SequenceSet":
-        """A set of explicit inclusive ranges (no ``*``, no ``$``)."""
-        return cls([(a, b) for a, b in ranges])
-
     def __str__(self) -> str:
         return self.text
 

@@ -131,7 +131,6 @@ class UserStore:
         self.root = root
         self.index = index
         self.db = index.db
-        self._keywords: dict[str, KeywordMap] = {}
 
     # ------------------------------------------------------------ opening
 
