@@ -6,6 +6,8 @@ import asyncio
 import re
 import time
 
+from bench.clients.lines import close_writer
+
 LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}\r\n$")
 STREAM_LIMIT = 1 << 20
 
@@ -100,11 +102,7 @@ class ImapClient:
             await self.close()
 
     async def close(self) -> None:
-        self.writer.close()
-        try:
-            await self.writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
+        await close_writer(self.writer)
 
 
 async def timed_connect(port: int, timeout: float = 60.0) -> tuple[ImapClient, float]:

@@ -40,8 +40,13 @@ class LineClient:
         self.writer.write(data)
 
     async def close(self) -> None:
-        self.writer.close()
-        try:
-            await self.writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
+        await close_writer(self.writer)
+
+
+async def close_writer(writer: asyncio.StreamWriter) -> None:
+    """Close a stream, not minding a peer that went first."""
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except (ConnectionError, OSError):
+        pass

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 __all__ = ["SequenceSet", "format_sequence_set", "MAX_EXPAND", "MAX_NUMBER"]
 
@@ -112,15 +112,8 @@ class SequenceSet:
         used when the set contains ``$``.
         """
         spans = []
-        for a, b in self._items:
-            if a == _STAR:
-                a = largest
-            if b == _STAR:
-                b = largest
-            if a > b:
-                a, b = b, a
-            if a < 1:
-                a = 1
+        for a, b in self._resolved(largest):
+            a = max(a, 1)
             if b >= a:
                 spans.append((a, b))
         if self.uses_saved:
@@ -164,15 +157,16 @@ class SequenceSet:
                 out.extend(uids[lo:hi])
         return out
 
+    def _resolved(self, largest: int) -> Iterator[tuple[int, int]]:
+        """Each range with ``*`` as ``largest``, low end first (unclamped)."""
+        for a, b in self._items:
+            a = largest if a == _STAR else a
+            b = largest if b == _STAR else b
+            yield (a, b) if a <= b else (b, a)
+
     def contains(self, value: int, largest: int, saved: Iterable[int] = ()) -> bool:
         """Is ``value`` in the set, with ``*`` = ``largest``? (unclamped)."""
-        for a, b in self._items:
-            if a == _STAR:
-                a = largest
-            if b == _STAR:
-                b = largest
-            if a > b:
-                a, b = b, a
+        for a, b in self._resolved(largest):
             if a <= value <= b and value >= 1:
                 return True
         if self.uses_saved:
