@@ -1,10 +1,11 @@
 """imapd(8): the IMAP server, one connection per process.
 
-    imapd [-C imapd.conf] [-U uses] [-T timeout] [-s] [-p ssf] [-D] [-N] [MAILDIR]
+    imapd [-C imapd.conf] [-U uses] [-T timeout] [-s] [-p ssf] [-D] [-N] [-R] [MAILDIR]
 
 Under master it serves connections from the pool; under inetd it serves
 stdin/stdout once; from a shell with a Maildir (argument or $MAILDIR) it
-greets with PREAUTH, as Courier's imapd does.
+greets with PREAUTH, as Courier's imapd does. With -R its listener is the
+resume socket: idled hands it hibernated IDLE sessions to carry on.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _preload() -> None:
     warm_up()
 
 
-SPEC = ServiceSpec("imapd", serve=_serve, usage="[MAILDIR]", preload=_preload)
+SPEC = ServiceSpec("imapd", serve=_serve, usage="[-R] [MAILDIR]", preload=_preload, resumes=True)
 
 
 def main(argv: list[str] | None = None) -> int:

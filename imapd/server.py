@@ -22,7 +22,7 @@ from pillarbox.connection import ConnectionClosed, ConnectionTimeout, LineTooLon
 from pillarbox.mailboxname import Namespace
 from pillarbox.auth import passwd_file
 from pillarbox.logins import LoginGuard
-from pillarbox.service import Session, Terminated
+from pillarbox.service import HandedOff, Session, Terminated
 from pillarbox.store import StoreError, UserStore
 
 NOT_AUTHENTICATED, AUTHENTICATED, SELECTED, LOGOUT = "not authenticated", "authenticated", "selected", "logout"
@@ -85,7 +85,9 @@ class ImapServer:
     def run(self) -> None:
         self.conn.set_timeout(max(self.config.getduration("timeout"), 30 * 60))
         try:
-            if not self.greet():
+            if self.session.resumed is not None:
+                self.resume(self.session.resumed)
+            elif not self.greet():
                 return
             while self.state != LOGOUT:
                 command = self.read_command()
@@ -121,6 +123,25 @@ class ImapServer:
             self.untagged(f"OK [ALERT] {motd}")
         self.flush()
         return True
+
+    def resume(self, state: dict) -> None:
+        """Take back a session that hibernated in IDLE, and finish that IDLE."""
+        from imapd import hibernate
+        from imapd.commands import idle
+        tag = state["idle"]["tag"]
+        try:
+            hibernate.restore(self, state)
+            text = idle.resume(self, tag, state["idle"]["deadline"])
+        except UidValidityChanged as changed:
+            raise Bye(f"mailbox {changed} was deleted or recreated by another session") from None
+        except StoreError as error:
+            log.error(f"cannot resume session {self.session.id} of {self.user}: {error}")
+            raise Bye("your mailbox is unavailable; try again later") from None
+        except CommandFailed as failure:
+            self.send(tagged(tag, failure.status, failure.text, failure.code))
+        else:
+            self.send(tagged(tag, "OK", text))
+        self.flush()
 
     def read_command(self) -> ParsedCommand | None:
         assembler = CommandAssembler(max_line=self.max_line, max_literal=self.max_literal,
@@ -182,7 +203,7 @@ class ImapServer:
         except StoreError as error:
             log.warning(f"store error for {self.user} in {command.name}: {error}")
             self.send(tagged(command.tag, "NO", str(error), "SERVERBUG"))
-        except (Bye, ConnectionClosed, ConnectionTimeout, Terminated):
+        except (Bye, ConnectionClosed, ConnectionTimeout, Terminated, HandedOff):
             raise
         except Exception:           # a bug in one command: say so, log it, keep the session
             import traceback

@@ -74,7 +74,9 @@ _TABLE = (
     Option("temp_path", "path", "/tmp", "directory for temporary files"),
     Option("umask", "string", "077", "umask of server processes (octal)"),
     Option("lmtpsocket", "path", "{configdirectory}/socket/lmtp", "UNIX socket lmtpd listens on"),
-    Option("idlesocket", "path", "{configdirectory}/socket/idle", "UNIX socket for IDLE notifications"),
+    Option("idlesocket", "path", "{configdirectory}/socket/idle", "UNIX socket idled takes hibernating IDLE sessions on"),
+    Option("imapresumesocket", "path", "{configdirectory}/socket/imapresume",
+           "UNIX socket of the `imapd -R` service that idled hands woken sessions to"),
     Option("sievedir", "path", "/usr/sieve", "directory searched for Sieve scripts"),
     Option("sendmail", "path", "/usr/lib/sendmail", "sendmail executable used to send mail"),
     Option("duplicate_db_path", "path", None, "duplicate delivery database (default: in configdirectory)"),
@@ -106,6 +108,8 @@ _TABLE = (
     Option("timeout", "duration", 32 * 60, "idle IMAP autologout", unit="m"),
     Option("imapidletimeout", "duration", None, "autologout during IDLE (default: timeout)", unit="m"),
     Option("imapidlepoll", "duration", 60, "polling interval during IDLE without notifications", unit="s"),
+    Option("imapidlehibernate", "duration", 30,
+           "quiet seconds in IDLE before a plaintext session moves to idled (0: never)", unit="s"),
     Option("imapidresponse", "bool", True, "answer ID with server details"),
     Option("imapmagicplus", "bool", False, "allow user+namespace logins that restrict LIST"),
     Option("literalminus", "bool", False, "advertise LITERAL- instead of LITERAL+"),
@@ -167,7 +171,7 @@ OPTIONS: dict[str, Option] = {opt.name: opt for opt in _TABLE}
 # Cyrus options accepted so that a Cyrus imapd.conf loads, but not acted on
 # (yet): setting one gives a warning saying so, and imapd.conf(5) says so too.
 NO_EFFECT = frozenset({
-    "temp_path", "umask", "lmtpsocket", "idlesocket", "sievedir", "sendmail", "duplicate_db_path",
+    "temp_path", "umask", "lmtpsocket", "sievedir", "sendmail", "duplicate_db_path",
     "allowanonymouslogin", "sasl_pwcheck_method", "loginrealms", "username_tolower", "plaintextloginpause",
     "plaintextloginalert", "tls_client_ca_file", "tls_client_ca_dir", "tls_client_certs",
     "tls_prefer_server_ciphers", "tls_session_timeout", "imapidlepoll", "imapidresponse", "imapmagicplus",

@@ -73,6 +73,10 @@ class Connection:
     def is_socket(self) -> bool:
         return self._sock is not None
 
+    def raw_socket(self) -> socket.socket | None:
+        """The socket underneath (for passing the connection to another process)."""
+        return self._sock
+
     def set_timeout(self, seconds: float | None) -> None:
         self._timeout = seconds
         if self._sock is not None:
@@ -193,6 +197,13 @@ class Connection:
             except OSError:
                 pass
             self._sock = None
+
+
+def host_of(peer: str) -> str:
+    """The address part of a peer as describe_socket writes it ("[::1]:143" -> "::1")."""
+    if peer.startswith("["):
+        return peer[1:peer.index("]")]
+    return peer.rsplit(":", 1)[0] if peer.count(":") == 1 else peer
 
 
 def describe_socket(sock: socket.socket) -> tuple[str, str]:

@@ -1,4 +1,5 @@
-"""Who is logged in where: {configdirectory}/proc/<pid>, one file per busy worker.
+"""Who is logged in where: {configdirectory}/proc/<pid>, one file per busy worker
+(and <pid>.<key> for each session idled holds for hibernating IMAP clients).
 
 Enough for maxlogins_per_user and maxlogins_per_host across processes, and for
 an admin to see sessions (`cat var/lib/proc/*`). A file left by a process that
@@ -11,9 +12,10 @@ import os
 
 
 class ProcessRegistry:
-    def __init__(self, configdirectory: str | None):
+    def __init__(self, configdirectory: str | None, key: str | None = None):
         self.directory = os.path.join(configdirectory, "proc") if configdirectory else None
-        self.path = os.path.join(self.directory, str(os.getpid())) if self.directory else None
+        name = str(os.getpid()) if key is None else f"{os.getpid()}.{key}"
+        self.path = os.path.join(self.directory, name) if self.directory else None
 
     def register(self, service: str, host: str, user: str, mailbox: str = "") -> None:
         if self.directory is None:
@@ -37,9 +39,11 @@ class ProcessRegistry:
             return []
         found = []
         for name in os.listdir(self.directory):
-            if not name.isdigit() or int(name) == os.getpid():
+            pid_text, _, key = name.partition(".")
+            if not pid_text.isdigit() or not (key == "" or key.isdigit()) or \
+                    os.path.join(self.directory, name) == self.path:
                 continue
-            pid = int(name)
+            pid = int(pid_text)
             if not _alive(pid):
                 try:
                     os.unlink(os.path.join(self.directory, name))

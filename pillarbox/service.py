@@ -30,7 +30,7 @@ from typing import Callable
 
 from pillarbox import log
 from pillarbox.config import Config, ConfigError, default_config_path
-from pillarbox.connection import Connection, ConnectionClosed, ConnectionTimeout
+from pillarbox.connection import Connection, ConnectionClosed, ConnectionTimeout, host_of
 from pillarbox.masterproto import (ENV_ACCEPT_LOCK, ENV_SERVICE, LISTEN_FD, STATUS_FD, Status,
                                    encode_status)
 from pillarbox.proctitle import set_title
@@ -51,6 +51,7 @@ class WorkerOptions:
     ssf: int | None = None
     debug: bool = False
     no_password: bool = False
+    resume: bool = False
     extra: dict[str, str] = field(default_factory=dict)
     args: list[str] = field(default_factory=list)
 
@@ -64,6 +65,7 @@ class ServiceSpec:
     extra_options: str = ""                     # more getopt letters, e.g. "a" or "x:"
     usage: str = ""
     preload: Callable[[], None] | None = None   # imports a template does before forking workers
+    resumes: bool = False                       # -R: take connections handed over by idled
 
     @property
     def default_service_name(self) -> str:
@@ -79,8 +81,12 @@ class Terminated(BaseException):
     """SIGTERM: master (or the admin) stops this process now."""
 
 
+class HandedOff(Exception):
+    """The connection now belongs to another process (IDLE hibernation): not a logout."""
+
+
 def parse_options(spec: ServiceSpec, argv: list[str]) -> WorkerOptions:
-    letters = "C:U:T:sp:D" + ("N" if spec.has_password else "") + spec.extra_options
+    letters = "C:U:T:sp:D" + ("N" if spec.has_password else "") + ("R" if spec.resumes else "") + spec.extra_options
     try:
         pairs, args = getopt.getopt(argv, letters)
     except getopt.GetoptError as exc:
@@ -92,7 +98,7 @@ def parse_options(spec: ServiceSpec, argv: list[str]) -> WorkerOptions:
 
 
 _NUMBER_FLAGS = {"-U": "uses", "-T": "idle_timeout", "-p": "ssf"}
-_SWITCHES = {"-s": "tls_on_connect", "-D": "debug", "-N": "no_password"}
+_SWITCHES = {"-s": "tls_on_connect", "-D": "debug", "-N": "no_password", "-R": "resume"}
 
 
 def _apply_option(options: WorkerOptions, flag: str, value: str) -> None:
@@ -123,7 +129,8 @@ class Session:
 
     _counter = 0
 
-    def __init__(self, spec: ServiceSpec, config: Config, options: WorkerOptions, conn: Connection):
+    def __init__(self, spec: ServiceSpec, config: Config, options: WorkerOptions, conn: Connection,
+                 resumed: dict | None = None):
         Session._counter += 1
         self.spec = spec
         self.config = config
@@ -134,6 +141,7 @@ class Session:
         self.mechanism: str | None = None
         self.commands = 0
         self.started = time.monotonic()
+        self.resumed = resumed          # the state of a session handed back by idled
         self._telemetry = None
 
     # -- facts about the connection
@@ -185,10 +193,7 @@ class Session:
 
     @property
     def peer_host(self) -> str:
-        peer = self.conn.peer
-        if peer.startswith("["):
-            return peer[1:peer.index("]")]
-        return peer.rsplit(":", 1)[0] if peer.count(":") == 1 else peer
+        return host_of(self.conn.peer)
 
     def login_succeeded(self, user: str, mechanism: str) -> None:
         self.user = user
@@ -208,15 +213,44 @@ class Session:
             self._telemetry = open_telemetry(configdir, user, self.spec.name)
             self.conn.tap = self._telemetry
 
+    # -- moving between processes (IDLE hibernation)
+    def export(self) -> dict:
+        """What the log lines of this session need in the process that ends it."""
+        return {"id": self.id, "user": self.user, "mechanism": self.mechanism, "peer": self.peer,
+                "started": time.time() - (time.monotonic() - self.started), "commands": self.commands,
+                "bytes_in": self.conn.bytes_in, "bytes_out": self.conn.bytes_out}
+
+    def adopt(self, exported: dict) -> None:
+        """Continue a session exported by another process: same id, counters and start."""
+        self.id = exported["id"]
+        self.user, self.mechanism = exported["user"], exported["mechanism"]
+        self.commands = exported["commands"]
+        self.started = time.monotonic() - max(0.0, time.time() - exported["started"])
+        self.conn.bytes_in += exported["bytes_in"]
+        self.conn.bytes_out += exported["bytes_out"]
+        log.debug(f"resume: {self.peer} {self.user} session={self.id}")
+        if self.user:
+            self._open_telemetry(self.user)
+        self.title()
+
     def finish(self, how: str) -> None:
-        elapsed = time.monotonic() - self.started
-        log.info(f"{'logout' if self.user else 'disconnect'}: {self.peer} {self.user or '-'} "
-                 f"session={self.id} {how} duration={elapsed:.3f}s commands={self.commands} "
-                 f"in={self.conn.bytes_in} out={self.conn.bytes_out}")
+        if how != HANDED_OFF:
+            log.info(session_end_line(self.peer, self.user, self.id, how, time.monotonic() - self.started,
+                                      self.commands, self.conn.bytes_in, self.conn.bytes_out))
         if self._telemetry is not None:
             self.conn.tap = None
             self._telemetry.close()
             self._telemetry = None
+
+
+HANDED_OFF = "handed off"
+
+
+def session_end_line(peer: str, user: str | None, session_id: str, how: str, elapsed: float,
+                     commands: int, bytes_in: int, bytes_out: int) -> str:
+    """The logout/disconnect log line, wherever a session ends (a worker or idled)."""
+    return (f"{'logout' if user else 'disconnect'}: {peer} {user or '-'} session={session_id} {how} "
+            f"duration={elapsed:.3f}s commands={commands} in={bytes_in} out={bytes_out}")
 
 
 def _first_line(path: str | None) -> str | None:
@@ -242,16 +276,20 @@ def _tls_context(config: Config):
     return context
 
 
-def serve_connection(spec: ServiceSpec, config: Config, options: WorkerOptions, conn: Connection) -> None:
+def serve_connection(spec: ServiceSpec, config: Config, options: WorkerOptions, conn: Connection,
+                     resumed: dict | None = None) -> None:
     """Serve one connection; nothing that goes wrong here kills the worker."""
-    session = Session(spec, config, options, conn)
-    log.info(f"accepted connection: {conn.peer} local={conn.local} session={session.id}")
-    session.title("connecting")
+    session = Session(spec, config, options, conn, resumed)
+    if resumed is None:
+        log.info(f"accepted connection: {conn.peer} local={conn.local} session={session.id}")
+        session.title("connecting")
     how = "normal"
     try:
-        if options.tls_on_connect:
+        if options.tls_on_connect and resumed is None:
             session.start_tls()
         spec.serve(session)
+    except HandedOff:
+        how = HANDED_OFF
     except ConnectionClosed as exc:
         how = f"connection lost ({exc})"
     except ConnectionTimeout:
@@ -356,12 +394,22 @@ class Worker:
 
     def _serve_on_stdio(self, sock: socket.socket) -> None:
         sock.setblocking(True)
+        resumed = None
+        if self.options.resume:
+            from pillarbox.handoff import HandoffError, receive_connection
+            try:
+                with sock:
+                    sock, resumed = receive_connection(sock)
+            except HandoffError as exc:
+                log.warning(f"resume: {exc}")
+                return
+            sock.setblocking(True)
         os.dup2(sock.fileno(), 0)
         os.dup2(sock.fileno(), 1)
         sock.close()
         conn = Connection.from_socket(socket.socket(fileno=os.dup(0)))
         try:
-            serve_connection(self.spec, self.config, self.options, conn)
+            serve_connection(self.spec, self.config, self.options, conn, resumed)
         finally:
             _point_stdio_at_devnull()
 

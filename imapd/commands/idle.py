@@ -1,10 +1,16 @@
-"""IDLE (RFC 2177): report changes by anyone as they happen until the client says DONE."""
+"""IDLE (RFC 2177): report changes by anyone as they happen until the client says DONE.
 
+A quiet IDLE may hibernate (imapd/hibernate.py): the connection moves to idled
+and comes back to a resume worker, which continues here through `resume`.
+"""
+
+import math
 import select
 import time
 
-from imapd import args
+from imapd import args, hibernate
 from imapd.errors import Bad, Bye
+from pillarbox.service import HandedOff
 
 KEEPALIVE = 120.0
 
@@ -13,23 +19,36 @@ def handle(server, command):
     args.count(command.args, 0)
     server.send(b"+ idling\r\n")
     server.flush()
-    watcher = server.store.watcher(server.selected.name) if server.selected is not None else None
     timeout = server.config.getduration("imapidletimeout") or server.config.getduration("timeout")
     deadline = time.monotonic() + max(timeout or 0, 30 * 60)       # RFC 2177: at least 30 minutes
+    return idle(server, command.tag, deadline)
+
+
+def resume(server, tag: str, wall_deadline: float) -> str:
+    """Continue an IDLE that hibernated; `wall_deadline` is on the time.time() clock."""
+    return idle(server, tag, time.monotonic() + (wall_deadline - time.time()))
+
+
+def idle(server, tag: str, deadline: float) -> str:
+    watcher = server.store.watcher(server.selected.name) if server.selected is not None else None
     server.session.title("IDLE", server.selected.external if server.selected is not None else None)
     try:
-        return _idle(server, command, watcher, deadline)
+        return _idle(server, tag, watcher, deadline)
     finally:
         if watcher is not None:
             watcher.close()
 
 
-def _idle(server, command, watcher, deadline):
+def _idle(server, tag, watcher, deadline):
     next_keepalive = time.monotonic() + KEEPALIVE
+    quiet_for = hibernate.delay(server)
+    hibernate_at = time.monotonic() + quiet_for if quiet_for else math.inf
     while True:
-        server.tell_updates(command, allow_expunge=True)
+        server.tell_updates(None, allow_expunge=True)
+        if server.out and quiet_for:
+            hibernate_at = time.monotonic() + quiet_for
         server.flush()
-        if _client_spoke(server, watcher, min(deadline, next_keepalive)):
+        if _client_spoke(server, watcher, min(deadline, next_keepalive, hibernate_at)):
             line = server.conn.readline(server.max_line)
             if line.strip().upper() == b"DONE":
                 return "IDLE terminated"
@@ -37,6 +56,10 @@ def _idle(server, command, watcher, deadline):
         now = time.monotonic()
         if now >= deadline:
             raise Bye("idle for too long, logging out")
+        if now >= hibernate_at:
+            if hibernate.park(server, tag, deadline, watcher):
+                raise HandedOff()
+            hibernate_at = math.inf         # idled is not there: stay for this IDLE
         if now >= next_keepalive:
             server.untagged("OK still here")
             next_keepalive = now + KEEPALIVE

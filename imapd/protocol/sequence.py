@@ -253,3 +253,15 @@ def format_sequence_set(values: Iterable[int], *, sort: bool = True) -> str:
         start = prev = v
     append(str(start) if start == prev else f"{start}:{prev}")
     return ",".join(parts)
+
+
+def expand_sequence_set(text: str) -> list[int]:
+    """The numbers of a compact set made by format_sequence_set, ascending ranges in order."""
+    numbers: list[int] = []
+    for part in text.split(",") if text else ():
+        first, _, last = part.partition(":")
+        low, high = int(first), int(last or first)
+        if low > high or low < 1:
+            raise ValueError(f"not a compact sequence set: {part!r}")
+        numbers.extend(range(low, high + 1))
+    return numbers

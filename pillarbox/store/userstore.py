@@ -869,9 +869,12 @@ class UserStore:
     def watcher(self, name: str):
         """Something to wait on for changes to this mailbox by any process."""
         from pillarbox.store.notify import ChangeWatcher
-        row = self._row(name)
-        folder = self.folder_path(row["dirname"])
-        return ChangeWatcher([os.path.join(folder, "new"), os.path.join(folder, "cur")], self.index.wal_path)
+        return ChangeWatcher(*self.watch_paths(name))
+
+    def watch_paths(self, name: str) -> tuple[list[str], str]:
+        """(folders, index WAL): what changes when anyone changes this mailbox."""
+        folder = self.folder_path(self._row(name)["dirname"])
+        return [os.path.join(folder, "new"), os.path.join(folder, "cur")], self.index.wal_path
 
 
 def _link_or_copy(origin: str, destination: str, folder: str, base: str) -> None:

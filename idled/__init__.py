@@ -1,0 +1,1 @@
+"""idled: holds IMAP sessions hibernating in IDLE, many in one small process."""
