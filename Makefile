@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # Workers are exec'd per pool slot: precompiled bytecode keeps their start-up
 # cheap even where PYTHONDONTWRITEBYTECODE is set.
 bytecode: $(STAMP)
-	@$(BIN)/python -m compileall -q master imapd pop3d lmtpd pillarbox
+	@$(BIN)/python -m compileall -q master imapd pop3d lmtpd idled pillarbox
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pillarbox needs Python >= 3.11, $(PYTHON) is " + sys.version.split()[0])'

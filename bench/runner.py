@@ -81,8 +81,10 @@ class Runner:
         account = system.ensure_account()
         self.workdir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.workdir, 0o755)
-        self.servers = [PillarboxServer(self.workdir / "pillarbox", account, self.settings.imap_prefork),
-                        DovecotServer(self.workdir / "dovecot", account, self.settings.imap_prefork)]
+        self.servers = [PillarboxServer(self.workdir / "pillarbox", account, self.settings.imap_prefork,
+                                        self.settings.idle_hibernate),
+                        DovecotServer(self.workdir / "dovecot", account, self.settings.imap_prefork,
+                                      self.settings.idle_hibernate)]
         results = RunResults(self.settings, self.scenarios, self.servers,
                              started=datetime.datetime.now().isoformat(timespec="seconds"))
         results.machine = system.machine_facts(self.workdir)

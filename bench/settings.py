@@ -19,6 +19,7 @@ class Settings:
     cold_samples: int = 40                     # connections that each need a new process
     # memory
     memory_connections: tuple[int, ...] = (1, 100, 500)
+    idle_hibernate: int = 5                    # both servers: seconds in IDLE before a session hibernates
     # the big mailbox
     big_messages: int = 100_000
     # LMTP

@@ -22,6 +22,7 @@ from pillarbox.store.notify import WatchSet, fingerprint
 POLL_INTERVAL = 1.0       # without inotify, how often mailboxes are compared
 ACK_WAIT = 30.0           # how long a resume worker has to take a session
 RECEIVE_WAIT = 2.0        # how long imapd has to finish sending one
+RETRY_INTERVAL = 0.05     # a full resume listen queue is tried again this often
 
 
 class Idled:
@@ -34,6 +35,7 @@ class Idled:
         self.watches = WatchSet()
         self.parked: set[Parked] = set()
         self.resuming: dict[socket.socket, tuple[Parked, float]] = {}     # channel -> (session, give-up time)
+        self.retrying: list[tuple[Parked, float]] = []                     # woken, resume socket was full
         self.registries: dict[Parked, ProcessRegistry] = {}
         self.listener: socket.socket | None = None
 
@@ -43,10 +45,7 @@ class Idled:
         if not self.listen_path:
             raise OSError("idlesocket is not set")
         os.makedirs(os.path.dirname(self.listen_path), mode=0o700, exist_ok=True)
-        try:
-            os.unlink(self.listen_path)
-        except FileNotFoundError:
-            pass
+        _remove_stale_socket(self.listen_path)
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(self.listen_path)
         self.listener.listen(128)
@@ -66,13 +65,24 @@ class Idled:
         while True:
             timeout = self._timeout()
             for key, _ in self.selector.select(None if math.isinf(timeout) else max(0.0, timeout)):
-                key.data(key.fileobj)
-            self._timers(time.monotonic())
+                self._guarded(key.data, key.fileobj)
+            self._guarded(self._timers, time.monotonic())
+
+    @staticmethod
+    def _guarded(handler, argument) -> None:
+        """A bug in handling one session must not drop all the others."""
+        try:
+            handler(argument)
+        except Exception:
+            import traceback
+            log.error("idled: internal error: " + " | ".join(traceback.format_exc().strip().splitlines()))
 
     def _timeout(self) -> float:
         wake = min(next_due(list(self.parked)), min((t for _, t in self.resuming.values()), default=math.inf))
         if self.watches.fileno() is None and self.parked:
             wake = min(wake, time.monotonic() + POLL_INTERVAL)
+        if self.retrying:
+            wake = min(wake, time.monotonic() + RETRY_INTERVAL)
         return wake - time.monotonic()
 
     def _timers(self, now: float) -> None:
@@ -86,6 +96,7 @@ class Idled:
         for channel, (parked, give_up) in list(self.resuming.items()):
             if give_up <= now:
                 self._resume_failed(channel, parked, f"no resume worker took it within {ACK_WAIT:.0f}s")
+        self._retry_resumes()
         if self.watches.fileno() is None:
             for parked in list(self.parked):
                 if self._changed_since_parked(parked):
@@ -175,17 +186,37 @@ class Idled:
         """Hand the session to a resume worker; the client socket stays ours until it says ok."""
         self._unpark(parked)
         log.debug(f"waking ({reason}): {parked.describe()}")
+        self._resume(parked, time.monotonic() + ACK_WAIT)
+
+    def _resume(self, parked: Parked, give_up: float) -> None:
         channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        channel.setblocking(False)
+        try:
+            channel.connect(self.resume_path)
+        except BlockingIOError:        # the listen queue is full: many woke at once
+            channel.close()
+            if time.monotonic() < give_up:
+                self.retrying.append((parked, give_up))
+            else:
+                self._resume_failed(None, parked, f"its listen queue stayed full for {ACK_WAIT:.0f}s")
+            return
+        except OSError as error:
+            self._resume_failed(channel, parked, str(error))
+            return
         try:
             channel.settimeout(RECEIVE_WAIT)
-            channel.connect(self.resume_path)
             send_connection(channel, parked.client, parked.state)
-        except (OSError, HandoffError) as error:
+        except HandoffError as error:
             self._resume_failed(channel, parked, str(error))
             return
         channel.setblocking(False)
-        self.resuming[channel] = (parked, time.monotonic() + ACK_WAIT)
+        self.resuming[channel] = (parked, give_up)
         self.selector.register(channel, selectors.EVENT_READ, self._resume_answered)
+
+    def _retry_resumes(self) -> None:
+        waiting, self.retrying = self.retrying, []
+        for parked, give_up in waiting:
+            self._resume(parked, give_up)
 
     def _resume_answered(self, channel: socket.socket) -> None:
         parked, _ = self.resuming[channel]
@@ -201,9 +232,10 @@ class Idled:
         self._forget_channel(channel)
         parked.client.close()
 
-    def _resume_failed(self, channel: socket.socket, parked: Parked, why: str) -> None:
+    def _resume_failed(self, channel: socket.socket | None, parked: Parked, why: str) -> None:
         log.error(f"idled: cannot resume {parked.describe()} through {self.resume_path}: {why}")
-        self._forget_channel(channel)
+        if channel is not None:
+            self._forget_channel(channel)
         self._say_bye(parked, "server busy, please reconnect", "resume failed")
 
     def _forget_channel(self, channel: socket.socket) -> None:
@@ -241,6 +273,9 @@ class Idled:
             parked, _ = self.resuming[channel]
             self._forget_channel(channel)
             parked.client.close()
+        for parked, _ in self.retrying:
+            self._say_bye(parked, why, "server shutting down")
+        self.retrying = []
         if self.listener is not None:
             self.listener.close()
             try:
@@ -248,3 +283,16 @@ class Idled:
             except OSError:
                 pass
         self.watches.close()
+
+
+def _remove_stale_socket(path: str) -> None:
+    """Remove a socket left by a dead idled; refuse to steal a live one's."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(path)
+        except FileNotFoundError:
+            return
+        except OSError:
+            os.unlink(path)
+            return
+    raise OSError(f"another idled is already listening on {path}")

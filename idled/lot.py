@@ -47,9 +47,10 @@ def check_state(state: dict) -> None:
             session[key]
         float(idle["deadline"])
         watch = state.get("watch")
-        if watch is not None and not isinstance(watch.get("directories"), list):
-            raise BadState("watch.directories is not a list")
-    except (KeyError, TypeError, ValueError) as exc:
+        if watch is not None and not (isinstance(watch, dict) and isinstance(watch.get("directories"), list)
+                                      and isinstance(watch.get("fingerprint"), list)):
+            raise BadState("watch needs a directories list and a fingerprint list")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BadState(f"incomplete session state: {exc!r}") from None
 
 

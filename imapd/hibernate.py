@@ -23,7 +23,7 @@ import time
 from imapd.protocol.sequence import expand_sequence_set, format_sequence_set
 from imapd.selected import SelectedMailbox, UidValidityChanged
 from pillarbox import log
-from pillarbox.handoff import HandoffError, hand_over
+from pillarbox.handoff import hand_over
 from pillarbox.store import MailboxNotFound, MessageRecord, UserStore
 from pillarbox.store.notify import fingerprint
 
@@ -35,7 +35,7 @@ _STALE = frozenset({"\\Stale-while-hibernated"})
 def delay(server) -> float:
     """Seconds of quiet IDLE before hibernating; 0 when this session cannot."""
     seconds = server.config.getduration("imapidlehibernate")
-    if not seconds or not server.config.getpath("idlesocket"):
+    if not seconds or seconds <= 0 or not server.config.getpath("idlesocket"):
         return 0.0
     conn = server.conn
     if not conn.is_socket or conn.tls or server.user is None:
@@ -44,21 +44,25 @@ def delay(server) -> float:
 
 
 def park(server, tag: str, deadline: float, watcher) -> bool:
-    """Hand the IDLE session to idled. True: it is gone from this process."""
-    if server.out or server.conn.has_pending_input() or (server.selected and server.selected.pending_expunges):
+    """Hand the IDLE session to idled. True: it is gone from this process; False: not
+    now, try again shortly. HandoffError: idled cannot take it (stay for this IDLE)."""
+    if server.out or server.conn.has_pending_input() or (server.selected is not None and
+                                                         server.selected.pending_expunges):
         return False
     state = export_state(server, tag, deadline)
+    if state["watch"] is not None and _recently_changed(state["watch"]["fingerprint"]):
+        return False          # idled compares stamps: a second change in the same clock tick would hide
     if watcher is not None and watcher.fileno() is not None and select.select([watcher.fileno()], [], [], 0)[0]:
         return False          # something changed since the last look: tell it first
-    path = server.config.getpath("idlesocket")
-    try:
-        hand_over(path, server.conn.raw_socket(), state, timeout=5.0)
-    except HandoffError as error:
-        log.debug(f"IDLE stays here (session={server.session.id}): {error}")
-        return False
+    hand_over(server.config.getpath("idlesocket"), server.conn.raw_socket(), state, timeout=5.0)
     log.debug(f"hibernate: {server.session.peer} {server.user} session={server.session.id} "
               f"mailbox={server.selected.name if server.selected is not None else '-'}")
     return True
+
+
+def _recently_changed(stamps: list, quiet_ns: int = 1_000_000_000) -> bool:
+    now = time.time_ns()
+    return any(stamp is not None and now - stamp[0] < quiet_ns for stamp in stamps)
 
 
 def export_state(server, tag: str, deadline: float) -> dict:

@@ -9,7 +9,9 @@ The frame is `PBX1 <length>\\n<json>`; the descriptor rides on its first byte.
 from __future__ import annotations
 
 import json
+import os
 import socket
+import struct
 
 MAGIC = b"PBX1"
 ACK = b"ok\n"
@@ -82,8 +84,18 @@ def hand_over(path: str, client: socket.socket, state: dict, timeout: float = 5.
         wait_ack(channel)
 
 
+def check_peer(channel: socket.socket) -> None:
+    """Only our own user (or root) may hand us a session: the description is trusted
+    as a logged-in user, so a socket reachable by others must not be enough."""
+    pid, uid, _ = struct.unpack("3i", channel.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                         struct.calcsize("3i")))
+    if uid not in (os.geteuid(), 0):
+        raise HandoffError(f"refused a session from pid {pid} uid {uid}: not uid {os.geteuid()} or root")
+
+
 def receive_connection(channel: socket.socket, timeout: float = 5.0) -> tuple[socket.socket, dict]:
     """Read one frame from a connected UNIX socket and acknowledge it."""
+    check_peer(channel)
     channel.settimeout(timeout)
     data = b""
     fds: list[int] = []

@@ -95,6 +95,14 @@ class ImapClient:
             if line.startswith(b"+"):
                 return
 
+    async def done(self) -> Response:
+        """End the IDLE begun by idle(): DONE, then its tagged reply."""
+        self.writer.write(b"DONE\r\n")
+        response = await asyncio.wait_for(self._read_until(b"T%d " % self.counter), self.timeout)
+        if response.status != b"OK":
+            raise ImapError(f"IDLE ended with {response.status.decode()} {response.text[:200]!r}")
+        return response
+
     async def logout(self) -> None:
         try:
             await self.command(b"LOGOUT", check=False)

@@ -2,7 +2,12 @@
 
 For each level the server is restarted (so its pool is back to its idle size),
 its total PSS measured (the baseline), then N connections opened, each LOGIN,
-SELECT INBOX, IDLE; once all are idling, PSS again: (total - baseline) / N.
+SELECT INBOX, IDLE; once all are idling, PSS again: (total - baseline) / N,
+with every session still in a process of its own. Then, once the IDLE has
+lasted long enough for both servers to hibernate it (pillarbox: idled;
+Dovecot: imap-hibernate) and pillarbox's pool to shrink back, PSS a third
+time: the steady state of a server holding many idle clients. Last, every
+client ends its IDLE and must get its tagged OK: hibernation lost nothing.
 PSS is summed from /proc/PID/smaps_rollup over every process of the server
 (pillarbox: master and all workers; Dovecot: all its processes).
 """
@@ -35,9 +40,14 @@ class MemoryScenario(Scenario):
         metrics = [Metric("baseline", "idle server: total PSS", "MiB", False)]
         for n in settings.memory_connections:
             level = f"{n} connection{'s' if n != 1 else ''}"
-            metrics.append(Metric(f"n{n}.per_connection", f"{level}: PSS per connection", "KiB", False))
-            metrics.append(Metric(f"n{n}.total", f"{level}: total PSS", "MiB", False))
+            metrics.append(Metric(f"n{n}.per_connection", f"{level}: PSS per connection, each in a process",
+                                  "KiB", False))
+            metrics.append(Metric(f"n{n}.total", f"{level}: total PSS, each in a process", "MiB", False))
             metrics.append(Metric(f"n{n}.processes", f"{level}: server processes", "count", False))
+            metrics.append(Metric(f"n{n}.settled", f"{level}: PSS per connection, IDLE settled (hibernated)",
+                                  "KiB", False))
+            metrics.append(Metric(f"n{n}.settled_processes", f"{level}: server processes, IDLE settled",
+                                  "count", False))
         return metrics
 
     async def run(self, ctx: Context, server: Server) -> Outcome:
@@ -51,7 +61,7 @@ class MemoryScenario(Scenario):
 
     async def level(self, server: Server, count: int, outcome: Outcome) -> None:
         await asyncio.to_thread(server.restart)
-        baseline, _ = server.pss_kib()
+        baseline, baseline_processes = server.pss_kib()
         outcome.values["baseline"] = baseline / 1024
         clients: list[ImapClient] = []
         try:
@@ -63,11 +73,26 @@ class MemoryScenario(Scenario):
             outcome.values[f"n{count}.per_connection"] = (total - baseline) / count
             outcome.values[f"n{count}.total"] = total / 1024
             outcome.values[f"n{count}.processes"] = processes
+            await settle(server, baseline_processes)
+            total, processes = server.pss_kib()
+            outcome.values[f"n{count}.settled"] = (total - baseline) / count
+            outcome.values[f"n{count}.settled_processes"] = processes
+            await asyncio.gather(*(client.done() for client in clients))
         finally:
             await asyncio.gather(*(client.close() for client in clients))
 
     def timeout(self, settings: Settings) -> float:
-        return 120 + 1.0 * sum(settings.memory_connections)
+        return 120 + 1.0 * sum(settings.memory_connections) + 60.0 * len(settings.memory_connections)
+
+
+async def settle(server: Server, baseline_processes: int) -> None:
+    """Wait until the IDLE sessions had time to hibernate and the server is back to
+    as many processes as it had idle (pillarbox's pool shrinks back after -T)."""
+    await asyncio.sleep(server.idle_hibernate + 3.0)
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + server.idle_settle_seconds()
+    while server.pss_kib()[1] > baseline_processes and loop.time() < give_up:
+        await asyncio.sleep(0.5)
 
 
 async def open_idle(port: int, count: int) -> list[ImapClient]:

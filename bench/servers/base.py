@@ -62,10 +62,11 @@ class Server(ABC):
     name: str            # "pillarbox" | "dovecot"
     label: str           # for people
 
-    def __init__(self, root: Path, account: pwd.struct_passwd, prefork: int):
+    def __init__(self, root: Path, account: pwd.struct_passwd, prefork: int, idle_hibernate: int):
         self.root = root
         self.account = account
         self.prefork = prefork
+        self.idle_hibernate = idle_hibernate      # seconds in IDLE before a session hibernates
         self.ports = Ports.allocate()
         self.process: subprocess.Popen | None = None
         root.mkdir(parents=True, exist_ok=True)
@@ -115,6 +116,10 @@ class Server(ABC):
 
     def minimum_processes(self) -> int:
         return 1
+
+    def idle_settle_seconds(self) -> float:
+        """How long after the last IDLE began its memory reaches its steady state."""
+        return self.idle_hibernate + 3.0
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM to the top process, then make sure nothing of the tree is left."""

@@ -93,6 +93,18 @@ service imap-login-cold {{
 }}
 service imap {{
   process_limit = 1000
+  # IDLE hibernation: imap-hibernate hands woken sessions back through this socket
+  unix_listener imap-master {{
+    user = $default_internal_user
+  }}
+  extra_groups = $default_internal_group
+}}
+imap_hibernate_timeout = {self.idle_hibernate}s
+service imap-hibernate {{
+  unix_listener imap-hibernate {{
+    mode = 0660
+    group = $default_internal_group
+  }}
 }}
 service pop3-login {{
   inet_listener pop3 {{

@@ -13,6 +13,7 @@ from bench.servers.base import Server, ServerError, tail
 
 BIN = Path(sys.executable).parent
 IMAP_MAXCHILD = 600          # the memory scenario holds 500 connections
+WORKER_IDLE = 10             # -T: an idle worker above prefork leaves after 10-20 s
 
 
 class PillarboxServer(Server):
@@ -45,7 +46,8 @@ class PillarboxServer(Server):
         text = (f"configdirectory: {self.configdir}\n"
                 f"partition-default: {self.spool}\n"
                 f"servername: bench\n"
-                f"allowplaintext: yes\n")
+                f"allowplaintext: yes\n"
+                f"imapidlehibernate: {self.idle_hibernate}\n")
         return text + (f"cyrus_user: {self.account.pw_name}\n" if self.drops_root else "")
 
     @property
@@ -63,12 +65,15 @@ class PillarboxServer(Server):
     def _cyrus_conf(self) -> str:
         p = self.ports
         return ("SERVICES {\n"
-                f'  imap     cmd="imapd -U 250" listen="127.0.0.1:{p.imap}" prefork={self.prefork} '
-                f"maxchild={IMAP_MAXCHILD}\n"
+                f'  imap     cmd="imapd -U 250 -T {WORKER_IDLE}" listen="127.0.0.1:{p.imap}" '
+                f"prefork={self.prefork} maxchild={IMAP_MAXCHILD}\n"
+                f'  imapresume cmd="imapd -R -T {WORKER_IDLE}" listen="{self.configdir}/socket/imapresume" '
+                f"prefork=1 maxchild={IMAP_MAXCHILD}\n"
                 f'  imapcold cmd="imapd -U 1"   listen="127.0.0.1:{p.imap_cold}" prefork=0 maxchild=200\n'
                 f'  pop3     cmd="pop3d"        listen="127.0.0.1:{p.pop3}" prefork=1\n'
                 f'  lmtp     cmd="lmtpd -a"     listen="127.0.0.1:{p.lmtp}" prefork=2\n'
-                "}\n")
+                "}\n"
+                'DAEMON {\n  idled cmd="idled" wait=y\n}\n')
 
     def _launch(self) -> subprocess.Popen:
         ready = self.root / "ready"
@@ -85,16 +90,22 @@ class PillarboxServer(Server):
         return process
 
     def minimum_processes(self) -> int:
-        return 1 + self.prefork + 1 + 2
+        return 1 + self.prefork + 1 + 2 + 2          # + idled and a resume worker
+
+    def idle_settle_seconds(self) -> float:
+        """Hibernation, then the pool shrinking back: workers left idle exit after -T (randomised up to 2x)."""
+        return self.idle_hibernate + 2 * WORKER_IDLE + 3.0
 
     def version(self) -> str:
         return system.pillarbox_version()
 
     def description(self) -> dict[str, str]:
         return {
-            "processes": (f"master + imapd workers (prefork={self.prefork}, -U 250, maxchild={IMAP_MAXCHILD}), "
+            "processes": (f"master + imapd workers (prefork={self.prefork}, -U 250, -T {WORKER_IDLE}, "
+                          f"maxchild={IMAP_MAXCHILD}), "
                           "pop3d prefork=1, lmtpd -a prefork=2 (preauthorised, as Dovecot's LMTP); one process per "
-                          "connection; "
+                          f"connection; IDLE sessions hibernate into idled after {self.idle_hibernate}s "
+                          "(imapidlehibernate) and come back through `imapd -R`; "
                           f"runs as {self.run_as}"),
             "cold connections": 'second IMAP service `imapd -U 1` prefork=0: each connection waits for fork+exec',
             "fsync": ("every message file, its directory, and every SQLite WAL commit "

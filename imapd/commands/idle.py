@@ -10,9 +10,12 @@ import time
 
 from imapd import args, hibernate
 from imapd.errors import Bad, Bye
+from pillarbox import log
+from pillarbox.handoff import HandoffError
 from pillarbox.service import HandedOff
 
 KEEPALIVE = 120.0
+RETRY_HIBERNATE = 1.0
 
 
 def handle(server, command):
@@ -57,12 +60,22 @@ def _idle(server, tag, watcher, deadline):
         if now >= deadline:
             raise Bye("idle for too long, logging out")
         if now >= hibernate_at:
-            if hibernate.park(server, tag, deadline, watcher):
-                raise HandedOff()
-            hibernate_at = math.inf         # idled is not there: stay for this IDLE
+            hibernate_at = _try_hibernating(server, tag, deadline, watcher)
         if now >= next_keepalive:
             server.untagged("OK still here")
             next_keepalive = now + KEEPALIVE
+
+
+def _try_hibernating(server, tag: str, deadline: float, watcher) -> float:
+    """Hand the session to idled (raises HandedOff); else when to try again."""
+    try:
+        parked = hibernate.park(server, tag, deadline, watcher)
+    except HandoffError as error:
+        log.debug(f"IDLE stays here (session={server.session.id}): {error}")
+        return math.inf
+    if parked:
+        raise HandedOff()
+    return time.monotonic() + RETRY_HIBERNATE
 
 
 def _client_spoke(server, watcher, until: float) -> bool:

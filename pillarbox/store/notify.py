@@ -23,6 +23,7 @@ IN_MOVED_TO = 0x080
 IN_CREATE = 0x100
 IN_DELETE = 0x200
 IN_DELETE_SELF = 0x400
+IN_Q_OVERFLOW = 0x4000
 IN_IGNORED = 0x8000
 IN_NONBLOCK = 0o4000
 IN_CLOEXEC = 0o2000000
@@ -190,6 +191,8 @@ class WatchSet:
             wd, mask, _, length = _EVENT.unpack_from(data, offset)
             offset += _EVENT.size + length
             touched |= self._owners.get(wd, set())
+            if mask & IN_Q_OVERFLOW:      # events were dropped: anyone may have missed one
+                touched |= set(self._watched)
             if mask & IN_IGNORED:         # the path is gone and the kernel may reuse wd
                 for owner in self._owners.pop(wd, set()):
                     self._watched[owner] = [p for p in self._watched[owner] if self._paths.get(p) != wd]

@@ -491,8 +491,12 @@ def test_load_directory(tmp_path) -> None:
 def test_sample_config_parses() -> None:
     conf = load_cyrus_conf(os.path.join(REPO, "conf", "cyrus.conf"))
     assert [s.name for s in conf.services] == ["imap", "imaps", "pop3", "pop3s", "lmtp",
-                                               "lmtpunix"]
-    assert conf.services[-1].listen.path == "/var/lib/pillarbox/socket/lmtp"
+                                               "lmtpunix", "imapresume"]
+    assert conf.services[5].listen.path == "/var/lib/pillarbox/socket/lmtp"
+    # the resume service listens where imapd.conf's imapresumesocket default points
+    assert conf.services[6].listen.path == "/var/lib/pillarbox/socket/imapresume"
+    assert conf.services[6].cmd[:2] == ("imapd", "-R")
+    assert [d.name for d in conf.daemons] == ["idled"]
 
 
 def test_sample_imapd_conf_is_not_cyrus_conf() -> None:

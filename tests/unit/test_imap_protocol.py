@@ -30,7 +30,7 @@ from imapd.protocol.reader import (
     ProtocolError,
     RawCommand,
 )
-from imapd.protocol.sequence import SequenceSet, format_sequence_set
+from imapd.protocol.sequence import SequenceSet, expand_sequence_set, format_sequence_set
 from imapd.protocol.tokens import Atom, List, String
 
 
@@ -748,6 +748,38 @@ def test_format_then_parse_sequence_round_trip():
         values = sorted(set(rng.randint(1, 300) for _ in range(rng.randint(1, 60))))
         text = format_sequence_set(values)
         assert SequenceSet.parse(text).resolve(300) == values
+
+
+@pytest.mark.parametrize(
+    "text, values",
+    [
+        ("", []),
+        ("7", [7]),
+        ("1:3", [1, 2, 3]),
+        ("1:3,5,9:12", [1, 2, 3, 5, 9, 10, 11, 12]),
+        ("4294967295", [4294967295]),
+    ],
+)
+def test_expand_sequence_set_inverts_format(text, values):
+    assert expand_sequence_set(text) == values
+    assert format_sequence_set(values) == text
+
+
+def test_expand_sequence_set_keeps_the_order_of_the_ranges():
+    assert expand_sequence_set("5:6,1:2,9") == [5, 6, 1, 2, 9]
+
+
+def test_format_then_expand_sequence_round_trip():
+    rng = random.Random(9051)
+    for _ in range(200):
+        values = sorted(set(rng.randint(1, 300) for _ in range(rng.randint(0, 60))))
+        assert expand_sequence_set(format_sequence_set(values)) == values
+
+
+@pytest.mark.parametrize("text", ["3:1", "0", "0:2", "-1", "a", "1:b", "*", "1:*", "$", "1,,2", ",1", "1,", "1:2:3"])
+def test_expand_sequence_set_refuses(text):
+    with pytest.raises(ValueError):
+        expand_sequence_set(text)
 
 
 # ---------------------------------------------------------------------------
