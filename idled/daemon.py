@@ -17,7 +17,7 @@ from pillarbox.handoff import HandoffError, receive_connection, send_connection
 from pillarbox.proclist import ProcessRegistry
 from pillarbox.proctitle import set_title
 from pillarbox.service import session_end_line
-from pillarbox.store.notify import WatchSet, fingerprint
+from pillarbox.notify import WatchSet, fingerprint
 
 POLL_INTERVAL = 1.0       # without inotify, how often mailboxes are compared
 ACK_WAIT = 30.0           # how long a resume worker has to take a session

@@ -25,7 +25,7 @@ from imapd.selected import SelectedMailbox, UidValidityChanged
 from pillarbox import log
 from pillarbox.handoff import hand_over
 from pillarbox.store import MailboxNotFound, MessageRecord, UserStore
-from pillarbox.store.notify import fingerprint
+from pillarbox.notify import fingerprint
 
 STATE_VERSION = 1
 # flags no message can have: a record known with these is reported again on resume

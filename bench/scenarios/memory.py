@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bench import procfs
 from bench.clients.imap import ImapClient
 from bench.measure import CpuMeter, Metric, Outcome
 from bench.scenarios.base import Context, Scenario
@@ -61,7 +62,7 @@ class MemoryScenario(Scenario):
 
     async def level(self, server: Server, count: int, outcome: Outcome) -> None:
         await asyncio.to_thread(server.restart)
-        baseline, baseline_processes = server.pss_kib()
+        baseline, baseline_processes = await steady_pss(server)
         outcome.values["baseline"] = baseline / 1024
         clients: list[ImapClient] = []
         try:
@@ -74,7 +75,10 @@ class MemoryScenario(Scenario):
             outcome.values[f"n{count}.total"] = total / 1024
             outcome.values[f"n{count}.processes"] = processes
             await settle(server, baseline_processes)
-            total, processes = server.pss_kib()
+            total, processes = await steady_pss(server)
+            if processes > baseline_processes:
+                outcome.notes.append(f"{count} connections: {processes} processes once settled, "
+                                     f"{baseline_processes} idle")
             outcome.values[f"n{count}.settled"] = (total - baseline) / count
             outcome.values[f"n{count}.settled_processes"] = processes
             await asyncio.gather(*(client.done() for client in clients))
@@ -85,14 +89,31 @@ class MemoryScenario(Scenario):
         return 120 + 1.0 * sum(settings.memory_connections) + 60.0 * len(settings.memory_connections)
 
 
-async def settle(server: Server, baseline_processes: int) -> None:
+async def steady_pss(server: Server, tolerance: float = 0.005, limit: float = 20.0) -> tuple[int, int]:
+    """Total PSS once two readings a second apart agree: a just-started or just-emptied
+    server is still faulting pages in and freeing them."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + limit
+    previous = server.pss_kib()
+    while True:
+        await asyncio.sleep(1.0)
+        current = server.pss_kib()
+        if abs(current[0] - previous[0]) <= tolerance * previous[0] or loop.time() > give_up:
+            return current
+        previous = current
+
+
+async def settle(server: Server, baseline_processes: int) -> bool:
     """Wait until the IDLE sessions had time to hibernate and the server is back to
     as many processes as it had idle (pillarbox's pool shrinks back after -T)."""
     await asyncio.sleep(server.idle_hibernate + 3.0)
     loop = asyncio.get_running_loop()
     give_up = loop.time() + server.idle_settle_seconds()
-    while server.pss_kib()[1] > baseline_processes and loop.time() < give_up:
+    while len(procfs.tree(server.pid)) > baseline_processes:
+        if loop.time() > give_up:
+            return False
         await asyncio.sleep(0.5)
+    return True
 
 
 async def open_idle(port: int, count: int) -> list[ImapClient]:

@@ -868,7 +868,7 @@ class UserStore:
 
     def watcher(self, name: str):
         """Something to wait on for changes to this mailbox by any process."""
-        from pillarbox.store.notify import ChangeWatcher
+        from pillarbox.notify import ChangeWatcher
         return ChangeWatcher(*self.watch_paths(name))
 
     def watch_paths(self, name: str) -> tuple[list[str], str]:

@@ -80,6 +80,18 @@ def read_line(sock: socket.socket) -> str:
     return data.decode()
 
 
+def command(sock: socket.socket, line: bytes) -> list[str]:
+    """Send one tagged IMAP command; its response lines up to the tagged one."""
+    sock.sendall(line + b"\r\n")
+    tag = line.split(b" ", 1)[0].decode()
+    lines = []
+    while True:
+        text = read_line(sock)
+        lines.append(text)
+        if text.startswith(tag + " ") or not text:
+            return lines
+
+
 class Master:
     """A master process with its own imapd.conf, cyrus.conf and log."""
 

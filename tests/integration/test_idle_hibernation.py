@@ -11,7 +11,7 @@ import pytest
 
 from pillarbox.auth.passwd import PasswdFile
 from pillarbox.devsetup import write_self_signed_certificate
-from tests.integration.conftest import connect, free_port, read_line, wait_for
+from tests.integration.conftest import command, connect, free_port, read_line, wait_for
 
 
 def note(n: int) -> bytes:
@@ -46,17 +46,6 @@ def parked(master, count: int = 1) -> bool:
 
 def wait_parked(master, count: int = 1) -> None:
     wait_for(lambda: parked(master, count), timeout=10, what=f"idled to hold {count} session(s)")
-
-
-def command(sock, line: bytes) -> list[str]:
-    sock.sendall(line + b"\r\n")
-    tag = line.split(b" ", 1)[0].decode()
-    lines = []
-    while True:
-        text = read_line(sock)
-        lines.append(text)
-        if text.startswith(tag + " ") or not text:
-            return lines
 
 
 def idling(master, user: str = "demo"):

@@ -16,7 +16,7 @@ import pytest
 
 from pillarbox.auth.passwd import PasswdFile
 from pillarbox.devsetup import write_self_signed_certificate
-from tests.integration.conftest import BIN, connect, free_port, read_line, wait_for
+from tests.integration.conftest import BIN, command, connect, free_port, read_line, wait_for
 
 MESSAGE = (b"From: Alice <alice@example.org>\r\nTo: Bob <bob@example.org>\r\nSubject: Quarterly report\r\n"
            b"Message-ID: <q1@example.org>\r\nDate: Sat, 21 Nov 2026 07:00:00 +0000\r\n"
@@ -209,17 +209,6 @@ def raw_session(server):
     sock = connect(server.port)
     read_line(sock)
     return sock
-
-
-def command(sock, line: bytes) -> list[str]:
-    sock.sendall(line + b"\r\n")
-    tag = line.split(b" ", 1)[0].decode()
-    lines = []
-    while True:
-        text = read_line(sock)
-        lines.append(text)
-        if text.startswith(tag + " ") or not text:
-            return lines
 
 
 def test_idle_hears_a_new_message_within_a_second(imap_server):

@@ -181,41 +181,19 @@ def test_frame_without_descriptor_is_refused(channel):
         sender.recv(16)                   # no ACK
 
 
-def test_frame_with_two_descriptors_is_refused_and_both_closed(channel, client):
+@pytest.mark.parametrize("frame, descriptors, then_close, error", [
+    (encode_frame(STATE), 2, False, "descriptor"),                 # one too many: both closed
+    (encode_frame(STATE)[:10], 1, True, "mid-frame"),             # the sender went away
+    (MAGIC + b" 3\n[1]", 1, False, "not an object"),
+    (b"HELLO 3\n{}\n", 1, False, "header"),
+])
+def test_a_refused_frame_leaks_no_descriptor(channel, client, frame, descriptors, then_close, error):
     sender, receiver = channel
-    frame = encode_frame(STATE)
-    socket.send_fds(sender, [frame], [client[0].fileno(), client[1].fileno()])
+    socket.send_fds(sender, [frame], [end.fileno() for end in client[:descriptors]])
+    if then_close:
+        sender.shutdown(socket.SHUT_WR)
     before = open_fds()
-    with pytest.raises(HandoffError, match="descriptor"):
-        receive_connection(receiver, timeout=1)
-    assert open_fds() == before
-
-
-def test_sender_closing_mid_frame(channel, client):
-    sender, receiver = channel
-    frame = encode_frame(STATE)
-    socket.send_fds(sender, [frame[:10]], [client[0].fileno()])
-    sender.shutdown(socket.SHUT_WR)
-    before = open_fds()
-    with pytest.raises(HandoffError, match="mid-frame"):
-        receive_connection(receiver, timeout=1)
-    assert open_fds() == before          # the descriptor that did arrive is closed
-
-
-def test_bad_json_body_closes_the_descriptor(channel, client):
-    sender, receiver = channel
-    socket.send_fds(sender, [MAGIC + b" 3\n[1]"], [client[0].fileno()])
-    before = open_fds()
-    with pytest.raises(HandoffError, match="not an object"):
-        receive_connection(receiver, timeout=1)
-    assert open_fds() == before
-
-
-def test_malformed_header_is_refused(channel, client):
-    sender, receiver = channel
-    socket.send_fds(sender, [b"HELLO 3\n{}\n"], [client[0].fileno()])
-    before = open_fds()
-    with pytest.raises(HandoffError, match="header"):
+    with pytest.raises(HandoffError, match=error):
         receive_connection(receiver, timeout=1)
     assert open_fds() == before
 

@@ -11,7 +11,6 @@ import pytest
 from idled.lot import check_state
 from imapd.hibernate import STATE_VERSION, export_state, reselect
 from imapd.selected import SelectedMailbox, UidValidityChanged
-from pillarbox.config import Config
 from pillarbox.store import DELETED, FLAGGED, INBOX, SEEN, UserStore
 
 SESSION = {"id": "s1", "user": "alice", "mechanism": "PLAIN", "peer": "[192.0.2.1]:4000", "started": 1.7e9,
@@ -21,11 +20,6 @@ POLL = dict(allow_expunge=True, qresync=False, condstore=False, imap4rev2=False)
 
 def message(n: int) -> bytes:
     return f"From: a@example.org\r\nSubject: message {n}\r\nMessage-ID: <{n}@example.org>\r\n\r\nbody {n}\r\n".encode()
-
-
-@pytest.fixture
-def config(tmp_path):
-    return Config.from_text(f"configdirectory: {tmp_path}/config\npartition-default: {tmp_path}/spool\n")
 
 
 @pytest.fixture

@@ -25,11 +25,6 @@ def message(n: int) -> bytes:
 
 
 @pytest.fixture
-def config(tmp_path):
-    return Config.from_text(f"configdirectory: {tmp_path}/config\npartition-default: {tmp_path}/spool\n")
-
-
-@pytest.fixture
 def store(config):
     with UserStore.open(config, "demo") as opened:
         for n in range(1, 5):

@@ -22,11 +22,6 @@ def message(n: int, body: str = "") -> bytes:
 
 
 @pytest.fixture
-def config(tmp_path):
-    return Config.from_text(f"configdirectory: {tmp_path}/config\npartition-default: {tmp_path}/spool\n")
-
-
-@pytest.fixture
 def store(config):
     with UserStore.open(config, "alice") as opened:
         yield opened

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from pillarbox.store.notify import WatchSet, fingerprint
+from pillarbox.notify import WatchSet, fingerprint
 
 
 @pytest.fixture
