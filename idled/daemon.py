@@ -137,9 +137,7 @@ class Idled:
         watch = parked.watch
         if watch is None:
             return False
-        def comparable(stamps):
-            return [list(stamp) if stamp is not None else None for stamp in stamps]
-        return comparable(fingerprint(watch["directories"])) != comparable(watch["fingerprint"])
+        return _comparable(fingerprint(watch["directories"])) != _comparable(watch["fingerprint"])
 
     def _register_session(self, parked: Parked) -> None:
         """Hibernating sessions still count for maxlogins_per_user/host."""
@@ -283,6 +281,11 @@ class Idled:
             except OSError:
                 pass
         self.watches.close()
+
+
+def _comparable(stamps) -> list:
+    """Fingerprints as lists: JSON brought imapd's tuples here as lists."""
+    return [list(stamp) if stamp is not None else None for stamp in stamps]
 
 
 def _remove_stale_socket(path: str) -> None:

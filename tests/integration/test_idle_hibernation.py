@@ -200,3 +200,22 @@ def test_a_second_idled_does_not_steal_the_socket(hibernating):
     sock.sendall(b"DONE\r\n")
     sock.settimeout(10)
     assert read_line(sock) == "c OK IDLE terminated\r\n"
+
+
+def test_idled_killed_loses_only_its_parked_connections_and_comes_back(hibernating):
+    import os
+    import signal
+    hibernating.start()
+    sock = idling(hibernating)
+    wait_parked(hibernating)
+    idled = next(pid for pid, title in hibernating.children().items() if title.startswith("idled:"))
+    os.kill(idled, signal.SIGKILL)
+    sock.settimeout(10)
+    assert read_line(sock) == ""                       # the client sees the connection close, and reconnects
+    wait_for(lambda: any(t.startswith("idled:") for pid, t in hibernating.children().items() if pid != idled),
+             what="master to restart idled")
+    again = idling(hibernating)
+    wait_parked(hibernating)
+    again.sendall(b"DONE\r\n")
+    again.settimeout(10)
+    assert read_line(again) == "c OK IDLE terminated\r\n"
