@@ -80,8 +80,9 @@ def export_state(server, tag: str, deadline: float) -> dict:
         "watch": None,
     }
     if selected is not None:
-        # only the folders: every change a client can see renames, adds or removes a file
-        # there, while the index's WAL also changes when this very worker closes the store
+        # only the folders: deliveries, flag changes and expunges rename, add or remove a file
+        # there (a keyword past the 26 Maildir letters does not: it waits for the next wake-up),
+        # while the index's WAL also changes when this very worker closes the store
         directories, _ = server.store.watch_paths(selected.name)
         state["watch"] = {"directories": directories, "fingerprint": fingerprint(directories)}
     return state

@@ -86,7 +86,7 @@ class MemoryScenario(Scenario):
             await asyncio.gather(*(client.close() for client in clients))
 
     def timeout(self, settings: Settings) -> float:
-        return 120 + 1.0 * sum(settings.memory_connections) + 60.0 * len(settings.memory_connections)
+        return 120 + 1.0 * sum(settings.memory_connections) + 120.0 * len(settings.memory_connections)
 
 
 async def steady_pss(server: Server, tolerance: float = 0.005, limit: float = 20.0) -> tuple[int, int]:
@@ -104,9 +104,10 @@ async def steady_pss(server: Server, tolerance: float = 0.005, limit: float = 20
 
 
 async def settle(server: Server, baseline_processes: int) -> bool:
-    """Wait until the IDLE sessions had time to hibernate and the server is back to
-    as many processes as it had idle (pillarbox's pool shrinks back after -T)."""
-    await asyncio.sleep(server.idle_hibernate + 3.0)
+    """Wait until the IDLE sessions have hibernated and the server has had time to go back to
+    its idle shape (pillarbox: every worker that served a session idle past -T and replaced
+    by a fresh one), then until it runs as many processes as it did idle."""
+    await asyncio.sleep(server.idle_settle_seconds())
     loop = asyncio.get_running_loop()
     give_up = loop.time() + server.idle_settle_seconds()
     while len(procfs.tree(server.pid)) > baseline_processes:
