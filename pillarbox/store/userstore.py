@@ -38,7 +38,7 @@ from pillarbox.store.sync import DiskEntry, FolderState, disk_flags, move_new_to
 
 INBOX = mailboxname.INBOX
 TRASH_PREFIX = "pillarbox-deleted-"
-MESSAGE_COLUMNS = "uid, flags, modseq, internaldate, savedate, size, emailid, threadid"
+MESSAGE_COLUMNS = "uid, flags, modseq, internaldate, savedate, size, emailid, threadid"   # = index messages_view
 _NOT_STORABLE = {"\\Recent", "\\*"}
 
 

@@ -221,7 +221,9 @@ def test_flag_renames_and_deletions_behind_our_back(store):
     store.append(INBOX, message(2))
     mark = store.info(INBOX).highestmodseq
     cur = os.path.join(store.root, "cur")
-    first, second = sorted(os.listdir(cur))
+    # by UID: Maildir names need not sort in delivery order
+    first, second = (os.path.basename(row[0]) for row in
+                     store.db.execute("SELECT filename FROM messages ORDER BY uid"))
     time.sleep(0.06)
     base = first.split(":2,")[0]
     os.rename(os.path.join(cur, first), os.path.join(cur, base + ":2,FS"))
@@ -371,3 +373,11 @@ def test_read_header_returns_exactly_the_header_block(store, data):
     served = store.read_message(INBOX, uid)
     end = served.find(b"\r\n\r\n")
     assert store.read_header(INBOX, uid) == (served if end < 0 else served[:end + 4])
+
+
+def test_listing_a_mailbox_reads_only_the_covering_index(store):
+    """SELECT's scan must not read the rows with their cached envelope and body structure."""
+    from pillarbox.store.userstore import MESSAGE_COLUMNS
+    plan = store.db.execute(f"EXPLAIN QUERY PLAN SELECT {MESSAGE_COLUMNS} FROM messages "
+                            "WHERE mailbox = ? ORDER BY uid", (1,)).fetchall()
+    assert "COVERING INDEX messages_view" in " ".join(str(tuple(row)) for row in plan)
