@@ -26,6 +26,7 @@ run: bytecode
 	@echo "pillarbox is starting on loopback:"
 	@echo "  IMAP 127.0.0.1:1143   IMAPS 127.0.0.1:1993   POP3 127.0.0.1:1110   POP3S 127.0.0.1:1995"
 	@echo "  LMTP 127.0.0.1:2424   LMTP socket var/socket/lmtp"
+	@echo "  idled holds quiet IDLE sessions (var/lib/socket/idle, back via var/lib/socket/imapresume)"
 	@echo "  user: demo   password: demo      (Ctrl-C stops everything)"
 	exec $(BIN)/master -C conf/dev/imapd.conf -M conf/dev/cyrus.conf
 
