@@ -9,6 +9,7 @@ as whom they act (authzid); authorization (admins acting for others) is
 
 from __future__ import annotations
 
+import abc
 import base64
 import hashlib
 import hmac
@@ -36,7 +37,7 @@ class Identity:
     authzid: str        # who they act as (== authcid unless an admin acts for someone)
 
 
-class Mechanism:
+class Mechanism(abc.ABC):
     name = ""
 
     def __init__(self, config: "Config", *, bypass_password: bool = False):
@@ -45,9 +46,9 @@ class Mechanism:
         self.done = False
         self.identity: Identity | None = None
 
+    @abc.abstractmethod
     def step(self, response: bytes | None) -> bytes | None:
         """Feed the client's (decoded) response; returns the next challenge, or None when done."""
-        raise NotImplementedError
 
     def _check(self, authcid: str, password: str) -> None:
         if not authcid or not (self.bypass_password or check_password(self.config, authcid, password)):
