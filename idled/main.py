@@ -19,9 +19,7 @@ import sys
 from pillarbox import log
 from pillarbox.config import Config, ConfigError, default_config_path
 from pillarbox.masterproto import READY_LINE, STATUS_FD
-
-EX_USAGE = 64
-EX_CONFIG = 78
+from pillarbox.service import EX_CONFIG, EX_USAGE
 
 
 class Stop(BaseException):

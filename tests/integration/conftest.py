@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import signal
 import socket
@@ -90,6 +93,24 @@ def command(sock: socket.socket, line: bytes) -> list[str]:
         lines.append(text)
         if text.startswith(tag + " ") or not text:
             return lines
+
+
+def scram_client(user: str, password: str):
+    """A SCRAM-SHA-256 client (RFC 5802/7677) as a generator: client-first, then
+    (after .send(server-first)) client-final."""
+    nonce = base64.b64encode(os.urandom(12)).decode()
+    first_bare = f"n={user},r={nonce}"
+    yield ("n,," + first_bare).encode()
+    server_first = yield
+    fields = dict(part.split("=", 1) for part in server_first.decode().split(","))
+    assert fields["r"].startswith(nonce)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(fields["s"]), int(fields["i"]))
+    client_key = hmac.digest(salted, b"Client Key", "sha256")
+    final_bare = f"c=biws,r={fields['r']}"
+    auth_message = f"{first_bare},{server_first.decode()},{final_bare}".encode()
+    signature = hmac.digest(hashlib.sha256(client_key).digest(), auth_message, "sha256")
+    proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, signature))).decode()
+    yield f"{final_bare},p={proof}".encode()
 
 
 class Master:

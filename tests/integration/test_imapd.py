@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import imaplib
 import re
 import socket
@@ -16,7 +14,7 @@ import pytest
 
 from pillarbox.auth.passwd import PasswdFile
 from pillarbox.devsetup import write_self_signed_certificate
-from tests.integration.conftest import BIN, command, connect, free_port, read_line, wait_for
+from tests.integration.conftest import BIN, command, connect, free_port, read_line, scram_client, wait_for
 
 MESSAGE = (b"From: Alice <alice@example.org>\r\nTo: Bob <bob@example.org>\r\nSubject: Quarterly report\r\n"
            b"Message-ID: <q1@example.org>\r\nDate: Sat, 21 Nov 2026 07:00:00 +0000\r\n"
@@ -242,21 +240,6 @@ def test_idle_hears_a_local_delivery(imap_server):
     assert read_line(watcher) == "* 1 EXISTS\r\n"
     assert time.monotonic() - started < 2.5           # includes starting the pillarbox command
     watcher.sendall(b"DONE\r\n")
-
-
-def scram_client(user: str, password: str):
-    nonce = base64.b64encode(b"client-nonce-123").decode()
-    first_bare = f"n={user},r={nonce}"
-    yield ("n,," + first_bare).encode()
-    server_first = yield
-    fields = dict(part.split("=", 1) for part in server_first.decode().split(","))
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(fields["s"]), int(fields["i"]))
-    client_key = hmac.digest(salted, b"Client Key", "sha256")
-    final_bare = f"c=biws,r={fields['r']}"
-    auth_message = f"{first_bare},{server_first.decode()},{final_bare}".encode()
-    signature = hmac.digest(hashlib.sha256(client_key).digest(), auth_message, "sha256")
-    proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, signature))).decode()
-    yield f"{final_bare},p={proof}".encode()
 
 
 def test_authenticate_plain_with_initial_response_and_scram(imap_server):

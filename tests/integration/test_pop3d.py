@@ -4,8 +4,6 @@ and imaplib, raw sockets for what clients do not send, and Debian's fetchmail.""
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import imaplib
 import itertools
 import os
@@ -24,7 +22,7 @@ from pillarbox.auth.passwd import PasswdFile
 from pillarbox.config import Config
 from pillarbox.devsetup import write_self_signed_certificate
 from pillarbox.store import DELETED, INBOX, SEEN, UserStore
-from tests.integration.conftest import Master, connect, free_port, wait_for
+from tests.integration.conftest import Master, connect, free_port, scram_client, wait_for
 
 # services of the fixture's master; all but pop3 and imap fork on demand
 SERVICES = ("pop3", "pop3s", "strict", "delay", "padded", "flags", "sub", "limited", "imap")
@@ -529,24 +527,6 @@ def test_plaintext_is_refused_before_tls_unless_allowed(pop):
     client.user(pop.user)
     assert client.pass_(pop.user).startswith(b"+OK")
     client.quit()
-
-
-def scram_client(user: str, password: str):
-    """A SCRAM-SHA-256 client (RFC 5802/7677) as a generator: client-first, then
-    (after .send(server-first)) client-final."""
-    nonce = base64.b64encode(os.urandom(12)).decode()
-    first_bare = f"n={user},r={nonce}"
-    yield ("n,," + first_bare).encode()
-    server_first = yield
-    fields = dict(part.split("=", 1) for part in server_first.decode().split(","))
-    assert fields["r"].startswith(nonce)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(fields["s"]), int(fields["i"]))
-    client_key = hmac.digest(salted, b"Client Key", "sha256")
-    final_bare = f"c=biws,r={fields['r']}"
-    auth_message = f"{first_bare},{server_first.decode()},{final_bare}".encode()
-    signature = hmac.digest(hashlib.sha256(client_key).digest(), auth_message, "sha256")
-    proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, signature))).decode()
-    yield f"{final_bare},p={proof}".encode()
 
 
 def scram_login(port: int, user: str, password: str | None = None) -> str:
